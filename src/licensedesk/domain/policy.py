@@ -122,8 +122,11 @@ class Policy:
         return term in self.terms and billing in self.billing.get(term, ())
 
     def to_mapping(self) -> dict[str, Any]:
-        raw = asdict(self)
-        return _jsonable(raw)  # type: ignore[no-any-return]
+        """The parameters in the file format: ``Policy.from_mapping(p.to_mapping()) == p``."""
+        raw: dict[str, Any] = _jsonable(asdict(self))
+        raw["invoice_due"] = ("end_of_next_month" if self.invoice_due.end_of_next_month
+                              else {"days_after_issue": self.invoice_due.days_after_issue})
+        return raw
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
@@ -199,7 +202,7 @@ class _PolicyReader:
         return raw
 
     def read(self) -> Policy:
-        unknown = sorted(set(self.data) - _FIELDS)
+        unknown = sorted(set(self.data) - _FIELDS, key=str)
         if unknown:
             raise self.fail(unknown[0], "is not a known policy parameter")
         name = self.get("name")
@@ -282,12 +285,18 @@ class _PolicyReader:
             return None
         if not isinstance(raw, Mapping):
             raise self.fail("trial", "must be a mapping")
-        extra = sorted(set(raw) - {"days", "max_seats", "converts_to_term", "converts_to_billing"})
+        extra = sorted(set(raw) - {"days", "max_seats", "converts_to_term", "converts_to_billing"}, key=str)
         if extra:
             raise self.fail(f"trial.{extra[0]}", "is not a known trial parameter")
+        def whole(key: str, default: int) -> int:
+            value = raw.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise self.fail(f"trial.{key}", f"must be a whole number ≥ 1, got {value!r}")
+            return value
+
         return Trial(
-            days=int(raw.get("days", 30)),
-            max_seats=int(raw.get("max_seats", 25)),
+            days=whole("days", 30),
+            max_seats=whole("max_seats", 25),
             converts_to_term=self.enum("trial.converts_to_term", Term, raw.get("converts_to_term", "P1Y")),
             converts_to_billing=self.enum("trial.converts_to_billing", Billing,
                                           raw.get("converts_to_billing", "monthly")),
@@ -298,7 +307,7 @@ class _PolicyReader:
         if not isinstance(raw, Mapping):
             raise self.fail("reminders", "must be a mapping")
         known = set(Reminders.__dataclass_fields__)
-        extra = sorted(set(raw) - known)
+        extra = sorted(set(raw) - known, key=str)
         if extra:
             raise self.fail(f"reminders.{extra[0]}", "is not a known reminder parameter")
         for key, value in raw.items():

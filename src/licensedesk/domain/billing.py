@@ -1,0 +1,82 @@
+"""Documents from charge lines: invoices and credit notes, tax once per document per rate.
+
+An action by a person that charges or credits issues its document at once;
+the daily tick issues one document per customer per day (POLICIES.md §0).
+Net-negative lines make a credit note (適格返還請求書), anything else an
+invoice (適格請求書).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from fractions import Fraction
+
+from .calendar import month_end
+from .money import STANDARD_TAX_RATE, tax_by_rate
+from .policy import InvoiceDue, Policy
+from .subscription import ChargeLine
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DocumentStatus(StrEnum):
+    ISSUED = "issued"
+    PAID = "paid"
+    VOID = "void"
+
+
+@dataclass(frozen=True)
+class TaxSummary:
+    rate: Fraction
+    net: int
+    tax: int
+
+
+@dataclass
+class DocumentDraft:
+    kind: DocumentKind
+    customer: str
+    issue_date: date
+    due_date: date | None
+    lines: list[ChargeLine]
+    taxes: list[TaxSummary] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(t.net for t in self.taxes)
+
+    @property
+    def tax(self) -> int:
+        return sum(t.tax for t in self.taxes)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax
+
+
+def due_date(rule: InvoiceDue, issued: date) -> date:
+    """``end_of_next_month`` (issued 06-18 → 07-31) or issue date + N days."""
+    if rule.end_of_next_month:
+        return month_end(month_end(issued) + timedelta(days=1))
+    assert rule.days_after_issue is not None
+    return issued + timedelta(days=rule.days_after_issue)
+
+
+def draft_document(customer: str, issued: date, lines: Sequence[ChargeLine], policy: Policy,
+                   due: date | None = None) -> DocumentDraft:
+    """One document over ``lines``; tax computed once per rate on their sum, toward zero."""
+    if not lines:
+        raise ValueError("a document needs at least one line")
+    summary = tax_by_rate((STANDARD_TAX_RATE, line.amount) for line in lines)
+    net = sum(n for n, _ in summary.values())
+    kind = DocumentKind.CREDIT_NOTE if net < 0 else DocumentKind.INVOICE
+    if kind is DocumentKind.INVOICE and due is None:
+        due = due_date(policy.invoice_due, issued)
+    taxes = [TaxSummary(rate, n, t) for rate, (n, t) in sorted(summary.items())]
+    return DocumentDraft(kind, customer, issued, due if kind is DocumentKind.INVOICE else None, list(lines), taxes)

@@ -1,0 +1,34 @@
+"""The "why" of every amount, date and refusal: rule ID, inputs and formula, in Japanese and English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Explanation:
+    rule: str
+    formula_en: str
+    formula_ja: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "formula": {"en": self.formula_en, "ja": self.formula_ja},
+            "inputs": {k: _plain(v) for k, v in self.inputs.items()},
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def because(rule: str, en: str, ja: str | None = None, **inputs: Any) -> Explanation:
+    """Shorthand: ``because("NCE-CANCEL-168H", "ordered_at + 168 h", ordered_at=…)``."""
+    return Explanation(rule, en, ja or en, inputs)

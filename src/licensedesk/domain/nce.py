@@ -1,0 +1,275 @@
+"""``charge_cycle`` billing (preset ``mca-nce``, POLICIES.md §2 "mca-nce").
+
+Cycles are anchored on the term start and invoiced in advance on their first
+day. Cancellation and seat decreases live inside 168-hour windows
+(NCE-CANCEL-168H, NCE-REDUCE-168H), auto-renew can be turned off until the
+opt-out deadline (TERM-RENEW-OPTOUT-30D), and the term renews on the day
+after its end (TERM-RENEW-AUTO).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+
+from .calendar import ONE_DAY, Billing, Period, add_months, months_between
+from .errors import InvalidInput
+from .explain import because
+from .money import prorate, scale
+from .subscription import (
+    LineKind,
+    PriceBook,
+    SeatAddition,
+    Status,
+    Subscription,
+    When,
+    because_price,
+)
+
+
+def cancel_allowed_until(sub: Subscription) -> datetime | None:
+    """NCE-CANCEL-168H: the window runs from the order (or the renewal that began the term)."""
+    hours = sub.policy.cancel_window_hours
+    if hours is None or sub.term_began_at is None:
+        return None
+    return max(sub.ordered_at, sub.term_began_at) + timedelta(hours=hours)
+
+
+def optout_deadline(sub: Subscription) -> date | None:
+    """TERM-RENEW-OPTOUT-30D: the last day to turn auto-renew off (term end − N days, inclusive).
+
+    A term shorter than the opt-out period (P1M) can be opted out of until its
+    end (docs/decisions.md, D-OPTOUT-P1M).
+    """
+    days = sub.policy.auto_renew_optout_days
+    if days is None or sub.term_end is None or sub.term_start is None:
+        return None
+    deadline = sub.term_end - timedelta(days=days)
+    return deadline if deadline >= sub.term_start else sub.term_end
+
+
+def _cycle_unit(sub: Subscription, cycle: Period, nominal: Period) -> tuple[int, str]:
+    """Charge per seat for a whole (or term-cut) cycle, with the formula that produced it."""
+    price = sub.unit_price
+    if cycle == nominal:
+        return price, f"{price:,}"
+    if sub.billing is Billing.MONTHLY:
+        unit = prorate(price, cycle.days, nominal.days)
+        return unit, f"floor({price:,} × {cycle.days} / {nominal.days})"
+    whole, rest = months_between(cycle.start, cycle.end)  # COTERM: by months, last part by days
+    months = Fraction(whole)
+    text = f"{whole}"
+    if rest is not None:
+        base = Period(rest.start, add_months(rest.start, 1) - ONE_DAY)
+        months += Fraction(rest.days, base.days)
+        text += f" + {rest.days}/{base.days}"
+    cycle_len = sub.cycle_months
+    return scale(price, months / cycle_len), f"floor({price:,} × ({text}) / {cycle_len})"
+
+
+def charge_cycle(sub: Subscription, cycle_start: date, kind: LineKind) -> None:
+    nominal = sub.nominal_cycle(cycle_start)
+    cycle = sub.billed_cycle(cycle_start)
+    unit, formula = _cycle_unit(sub, cycle, nominal)
+    rule = "TERM-RENEW-AUTO" if kind is LineKind.RENEW else ("COTERM" if cycle != nominal else "PRICE-ONE")
+    why = because(rule, f"{formula} per seat × {sub.quantity} seats, cycle {cycle.start}…{cycle.end}",
+                  f"{formula} 円/席 × {sub.quantity} 席（期間 {cycle.start}〜{cycle.end}）",
+                  unit_price=sub.unit_price, quantity=sub.quantity, cycle_start=cycle.start, cycle_end=cycle.end)
+    sub.charge(kind, sub.quantity, unit, cycle, f"{kind.value}:{cycle.start.isoformat()}", why)
+    if kind is not LineKind.CYCLE or cycle_start == sub.term_start:
+        sub.seat_additions = [SeatAddition(sub.term_began_at or sub.ordered_at, sub.quantity, unit, cycle.end,
+                                           sub.quantity)]
+
+
+def place(sub: Subscription, when: When, coterm_end: date | None) -> None:
+    sub.start_term(when, when.today, sub.term.months, coterm_end)
+    sub.first_term_end = coterm_end
+    sub.move_to(Status.ACTIVE, when, "ORD-ADD-PRODUCT", term_start=when.today)
+    charge_cycle(sub, when.today, LineKind.CYCLE)
+
+
+def change_quantity(sub: Subscription, when: When, quantity: int) -> None:
+    sub.require_status("change the quantity of", Status.ACTIVE)
+    sub.require_quantity(quantity)
+    if quantity > sub.quantity:
+        _add_seats(sub, when, quantity - sub.quantity)
+    elif quantity < sub.quantity:
+        _remove_seats(sub, when, sub.quantity - quantity)
+
+
+def _add_seats(sub: Subscription, when: When, added: int) -> None:
+    nominal = sub.nominal_cycle(when.today)
+    cycle = sub.billed_cycle(when.today)
+    days = cycle.remaining_from(when.today)
+    unit = prorate(sub.unit_price, days, nominal.days)
+    why = because_price("PRICE-ONE", sub.unit_price, days, nominal.days, unit, added=added,
+                        from_date=when.today, cycle_end=cycle.end)
+    sub.charge(LineKind.ADD_QUANTITY, added, unit, Period(when.today, cycle.end),
+               f"add:{when.instant.isoformat()}", why)
+    sub.seat_additions.append(SeatAddition(when.instant, added, unit, cycle.end, added))
+    sub.quantity += added
+    sub.record("quantity_changed", when, "PRICE-ONE", added=added, quantity=sub.quantity)
+
+
+def _remove_seats(sub: Subscription, when: When, removed: int) -> None:
+    hours = sub.policy.cancel_window_hours or 0
+    open_additions = [a for a in sub.seat_additions
+                      if a.remaining > 0 and when.instant <= a.at + timedelta(hours=hours)]
+    removable = sum(a.remaining for a in open_additions)
+    if removable < removed:
+        raise sub.refuse(
+            "NCE-REDUCE-168H",
+            f"only {removable} seat(s) were added within the last {hours} hours and can be removed now; "
+            f"schedule the new quantity for the renewal instead",
+            f"{hours} 時間以内に追加された {removable} 席のみ削減できます。更新時の数量変更として予約してください",
+            removable=removable, requested=removed,
+            windows=[{"quantity": a.remaining, "allowed_until": (a.at + timedelta(hours=hours)).isoformat()}
+                     for a in open_additions],
+        )
+    left = removed
+    for addition in sorted(open_additions, key=lambda a: a.at, reverse=True):  # last in, first out
+        take = min(left, addition.remaining)
+        if take:
+            _credit_seats(sub, when, addition, take)
+            addition.remaining -= take
+            left -= take
+    sub.quantity -= removed
+    sub.record("quantity_changed", when, "NCE-REDUCE-168H", removed=removed, quantity=sub.quantity)
+
+
+def _in_full_refund(sub: Subscription, when: When, since: datetime) -> bool:
+    hours = sub.policy.full_refund_hours
+    return hours is not None and when.instant <= since + timedelta(hours=hours)
+
+
+def _credit_seats(sub: Subscription, when: When, addition: SeatAddition, seats: int) -> None:
+    nominal = sub.nominal_cycle(when.today)
+    cycle = sub.billed_cycle(when.today)
+    key = f"remove:{when.instant.isoformat()}:{addition.at.isoformat()}"
+    if _in_full_refund(sub, when, addition.at):
+        why = because("NCE-REDUCE-168H", f"full refund within {sub.policy.full_refund_hours} h: {addition.unit_amount:,}"
+                      " per seat", f"{sub.policy.full_refund_hours} 時間以内のため全額返金: 1席 {addition.unit_amount:,} 円",
+                      added_at=addition.at, seats=seats)
+        sub.charge(LineKind.REMOVE_QUANTITY, seats, -addition.unit_amount, Period(when.today, cycle.end), key, why)
+        return
+    days = cycle.remaining_from(when.today)
+    unit = prorate(sub.unit_price, days, nominal.days)
+    why = because_price("NCE-REDUCE-168H", sub.unit_price, days, nominal.days, unit, seats=seats,
+                        added_at=addition.at)
+    sub.charge(LineKind.REMOVE_QUANTITY, seats, -unit, Period(when.today, cycle.end), key, why)
+
+
+def cancel(sub: Subscription, when: When) -> None:
+    sub.require_status("cancel", Status.ACTIVE, Status.SUSPENDED)
+    until = cancel_allowed_until(sub)
+    if until is None or when.instant > until:
+        raise sub.refuse(
+            "NCE-CANCEL-168H",
+            f"the cancellation window closed at {until.isoformat() if until else '—'}; the subscription can "
+            "be stopped at the term end by turning auto-renew off (LIFE-NO-REFUND-CANCEL)",
+            f"キャンセル期限（{until.isoformat() if until else '—'}）を過ぎています。自動更新を停止すると期間満了で終了します",
+            allowed_until=until.isoformat() if until else None,
+        )
+    cycle = sub.billed_cycle(when.today)
+    if _in_full_refund(sub, when, sub.term_began_at or sub.ordered_at):
+        for addition in sub.seat_additions:
+            if addition.remaining:
+                why = because("NCE-CANCEL-168H", f"full refund within {sub.policy.full_refund_hours} h",
+                              f"{sub.policy.full_refund_hours} 時間以内のため全額返金", added_at=addition.at)
+                sub.charge(LineKind.CANCEL, addition.remaining, -addition.unit_amount,
+                           Period(when.today, cycle.end), f"cancel:{addition.at.isoformat()}", why)
+    else:
+        nominal = sub.nominal_cycle(when.today)
+        days = cycle.remaining_from(when.today)
+        unit = prorate(sub.unit_price, days, nominal.days)
+        why = because_price("NCE-CANCEL-168H", sub.unit_price, days, nominal.days, unit, quantity=sub.quantity,
+                            cancel_date=when.today)
+        sub.charge(LineKind.CANCEL, sub.quantity, -unit, Period(when.today, cycle.end), "cancel", why)
+    sub.next_term_quantity = None
+    sub.delete_on = when.today + timedelta(days=sub.policy.retain_after_cancel_days)
+    sub.move_to(Status.CANCELLED, when, "NCE-CANCEL-168H", delete_on=sub.delete_on)
+
+
+def _check_deadline(sub: Subscription, when: When, what_en: str, what_ja: str) -> None:
+    deadline = optout_deadline(sub)
+    if deadline is not None and when.today > deadline:
+        raise sub.refuse(
+            "TERM-RENEW-OPTOUT-30D",
+            f"{what_en} was possible until {deadline.isoformat()} ({sub.policy.auto_renew_optout_days} days "
+            f"before the term end {sub.term_end})",
+            f"{what_ja}の期限は {deadline.isoformat()}（期間満了 {sub.term_end} の"
+            f"{sub.policy.auto_renew_optout_days} 日前）でした",
+            deadline=deadline.isoformat(),
+        )
+
+
+def set_auto_renew(sub: Subscription, when: When, enabled: bool) -> None:
+    sub.require_status("change auto-renew of", Status.ACTIVE)
+    if not enabled and sub.auto_renew:
+        _check_deadline(sub, when, "turning auto-renew off", "自動更新の停止")
+        sub.next_term_quantity = None
+    sub.auto_renew = enabled
+    sub.auto_renew_reason = None if enabled else "customer"
+    sub.record("auto_renew_changed", when, "TERM-RENEW-OPTOUT-30D", enabled=enabled)
+
+
+def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
+    sub.require_status("schedule a renewal change for", Status.ACTIVE)
+    sub.require_quantity(quantity)
+    if not sub.auto_renew:
+        raise InvalidInput(f"subscription {sub.ref} does not renew; turn auto-renew on first",
+                           f"{sub.ref} は自動更新しません。先に自動更新を有効にしてください", code="SUB-NO-RENEWAL")
+    _check_deadline(sub, when, "a change for the renewal", "更新時の変更")
+    sub.next_term_quantity = quantity
+    sub.record("next_term_quantity_set", when, "TERM-RENEW-OPTOUT-30D", quantity=quantity)
+
+
+def due(sub: Subscription) -> Iterator[tuple[date, str]]:
+    if sub.status is Status.ACTIVE and sub.term_start and sub.term_end:
+        k = 1
+        while (start := add_months(sub.term_start, k * sub.cycle_months)) <= sub.term_end:
+            yield start, "cycle"
+            k += 1
+        yield sub.term_end + ONE_DAY, "term_end"
+        until = cancel_allowed_until(sub)
+        if until is not None:
+            yield (until - timedelta(hours=sub.policy.reminders.cancel_window_hours_before)).date(), "window_notice"
+        deadline = optout_deadline(sub)
+        if deadline is not None and sub.auto_renew:
+            yield deadline - timedelta(days=sub.policy.reminders.optout_days_before), "renewal_reminder"
+    yield from sub.stop_lifecycle_due()
+
+
+def run(sub: Subscription, when: When, what: str, prices: PriceBook) -> None:
+    if what == "cycle" and sub.status is Status.ACTIVE:
+        charge_cycle(sub, when.today, LineKind.CYCLE)
+    elif what == "term_end" and sub.status is Status.ACTIVE:
+        if sub.auto_renew:
+            renew(sub, when, prices)
+        else:
+            sub.expire(when)
+    elif what == "window_notice" and sub.status is Status.ACTIVE:
+        until = cancel_allowed_until(sub)
+        sub.notify("cancel_window_closing", when.today, "NCE-CANCEL-168H",
+                   allowed_until=until.isoformat() if until else None)
+    elif what == "renewal_reminder" and sub.status is Status.ACTIVE and sub.auto_renew:
+        deadline = optout_deadline(sub)
+        sub.notify("renewal_reminder", when.today, "TERM-RENEW-OPTOUT-30D",
+                   deadline=deadline.isoformat() if deadline else None, term_end=str(sub.term_end))
+    else:
+        sub.run_stop_lifecycle(when, what)
+
+
+def renew(sub: Subscription, when: When, prices: PriceBook) -> None:
+    """TERM-RENEW-AUTO: a new full term at the current price, scheduled quantity applied, new window."""
+    previous_price = sub.unit_price
+    sub.unit_price = prices.unit_price(sub.offer, sub.term, sub.billing, when.today)
+    if sub.next_term_quantity is not None:
+        sub.quantity = sub.next_term_quantity
+        sub.next_term_quantity = None
+    sub.term_number += 1
+    sub.start_term(when, when.today, sub.term.months)
+    sub.record("renewed", when, "TERM-RENEW-AUTO", term_start=sub.term_start, term_end=sub.term_end,
+               quantity=sub.quantity, unit_price=sub.unit_price, previous_unit_price=previous_price)
+    charge_cycle(sub, when.today, LineKind.RENEW)

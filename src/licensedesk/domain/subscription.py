@@ -1,0 +1,329 @@
+"""The subscription aggregate: state, windows, scheduled changes and what falls due.
+
+Behaviour that differs per preset lives in the billing model modules
+(``nce``, ``monthly``, ``prepaid``); this module holds the state every preset
+shares and the lifecycle after a subscription stops (LIFE-*). Methods take the
+moment as an argument (``When``), never read a clock, and record what they did
+as events, charge lines and notices for the service layer to persist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from .calendar import ONE_DAY, Billing, Period, Term, add_months, cycle_containing, term_end
+from .errors import InvalidInput, RuleViolation
+from .explain import Explanation, because
+from .policy import Policy
+
+
+class Status(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+    DISABLED = "disabled"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+class LineKind(StrEnum):
+    NEW = "new"
+    CYCLE = "cycle"
+    ADD_QUANTITY = "add_quantity"
+    REMOVE_QUANTITY = "remove_quantity"
+    RENEW = "renew"
+    CANCEL = "cancel"
+    EARLY_TERMINATION = "early_termination"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True)
+class When:
+    """A moment as the domain sees it: the instant (aware) and the local calendar date."""
+
+    instant: datetime
+    today: date
+
+    def __post_init__(self) -> None:
+        if self.instant.tzinfo is None:
+            raise ValueError("When.instant must be timezone-aware")
+
+
+class PriceBook(Protocol):
+    """Current catalog prices (implemented by the service layer over the catalog)."""
+
+    def unit_price(self, offer: str, term: Term, billing: Billing, on: date) -> int: ...
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    subscription: str
+    kind: LineKind
+    quantity: int
+    unit_amount: int
+    period_start: date | None
+    period_end: date | None
+    key: str  # unique per subscription: the same charge can never be billed twice
+    why: Explanation
+    due: date | None = None  # a due date the rule fixes (BILL-RENEWAL-INVOICE); else the policy's
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    subject: str
+    on: date
+    rule: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    at: datetime
+    rule: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SeatAddition:
+    """Seats added at one instant; each addition has its own decrease window (LIFO)."""
+
+    at: datetime
+    quantity: int
+    unit_amount: int
+    period_end: date
+    remaining: int
+
+
+@dataclass
+class ReductionRequest:
+    """TERM-REDUCE-1M evidence: what the customer asked, when, for which contract."""
+
+    requested_at: datetime
+    contract: str
+    holder: str
+    product: str
+    quantity: int
+    wish: str
+
+
+@dataclass
+class Subscription:
+    ref: str
+    customer: str
+    tenant: str
+    offer: str
+    policy: Policy
+    term: Term
+    billing: Billing
+    unit_price: int
+    quantity: int
+    ordered_at: datetime
+    auto_renew: bool
+    status: Status = Status.PENDING_PAYMENT
+    customer_name: str = ""
+    term_start: date | None = None
+    term_end: date | None = None
+    term_began_at: datetime | None = None
+    term_number: int = 1
+    first_term_end: date | None = None  # co-termed first term (COTERM)
+    next_term_quantity: int | None = None
+    auto_renew_reason: str | None = None
+    price_locked_until: date | None = None
+    seat_additions: list[SeatAddition] = field(default_factory=list)
+    pending_seats: list[dict[str, Any]] = field(default_factory=list)
+    accrued: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[ReductionRequest] = field(default_factory=list)
+    status_since: date | None = None
+    cancel_effective: date | None = None
+    delete_on: date | None = None
+    activation_due: date | None = None
+    renewal_invoice_key: str | None = None
+    renewal_paid: bool = False
+    renewal_price: int | None = None
+    processed_through: date | None = None
+    next_due: date | None = None
+    id: int | None = None
+    version: int = 0
+    events: list[Event] = field(default_factory=list, repr=False)
+    charges: list[ChargeLine] = field(default_factory=list, repr=False)
+    notices: list[Notice] = field(default_factory=list, repr=False)
+    voids: list[str] = field(default_factory=list, repr=False)
+
+    # ---------------------------------------------------------------- basics
+    @property
+    def cycle_months(self) -> int:
+        return self.billing.cycle_months(self.term)
+
+    @property
+    def is_live(self) -> bool:
+        """Still running for the customer (billable, changeable)."""
+        return self.status is Status.ACTIVE
+
+    def term_period(self) -> Period:
+        assert self.term_start is not None and self.term_end is not None
+        return Period(self.term_start, self.term_end)
+
+    def nominal_cycle(self, d: date) -> Period:
+        """The full-length charge cycle containing ``d`` (the proration base, even when the term cuts it)."""
+        assert self.term_start is not None
+        return cycle_containing(self.term_start, self.cycle_months, d)
+
+    def billed_cycle(self, d: date) -> Period:
+        """The charge cycle containing ``d`` as billed: cut at the term end for a co-termed first term."""
+        nominal = self.nominal_cycle(d)
+        assert self.term_end is not None
+        return Period(nominal.start, min(nominal.end, self.term_end))
+
+    def start_term(self, when: When, start: date, months: int, end: date | None = None) -> None:
+        self.term_start = start
+        self.term_end = end or term_end(start, months)
+        self.term_began_at = when.instant
+        lock = self.policy.price_lock_months
+        self.price_locked_until = self.term_end if lock is None else add_months(start, lock) - ONE_DAY
+
+    def move_to(self, status: Status, when: When, rule: str, **details: Any) -> None:
+        previous = self.status
+        self.status = status
+        self.status_since = when.today
+        self.record("status_changed", when, rule, from_status=previous.value, to_status=status.value, **details)
+
+    def record(self, kind: str, when: When, rule: str, **details: Any) -> None:
+        self.events.append(Event(kind, when.instant, rule, details))
+
+    def charge(self, kind: LineKind, quantity: int, unit_amount: int, period: Period | None, key: str,
+               why: Explanation, due: date | None = None) -> ChargeLine:
+        line = ChargeLine(self.ref, kind, quantity, unit_amount, period.start if period else None,
+                          period.end if period else None, key, why, due)
+        self.charges.append(line)
+        return line
+
+    def notify(self, kind: str, on: date, rule: str, **details: Any) -> None:
+        self.notices.append(Notice(kind, self.ref, on, rule, details))
+
+    def drain(self) -> tuple[list[Event], list[ChargeLine], list[Notice], list[str]]:
+        """Hand the recorded events, charges, notices and voids to the service layer, once."""
+        out = (self.events, self.charges, self.notices, self.voids)
+        self.events, self.charges, self.notices, self.voids = [], [], [], []
+        return out
+
+    # ------------------------------------------------------------ guards
+    def require_status(self, action: str, *allowed: Status) -> None:
+        if self.status not in allowed:
+            raise InvalidInput(
+                f"cannot {action} subscription {self.ref}: it is {self.status.value}",
+                f"サブスクリプション {self.ref} は状態が {self.status.value} のため{action}できません",
+                code="SUB-STATUS", status=self.status.value, action=action,
+            )
+
+    def require_quantity(self, quantity: int) -> None:
+        if quantity < 1:
+            raise InvalidInput("quantity must be at least 1", "数量は 1 以上を指定してください",
+                               code="INVALID-QUANTITY", quantity=quantity)
+
+    # ------------------------------------------------------- after the end
+    def expire(self, when: When, rule: str = "LIFE-EXPIRED-30D") -> None:
+        """Term ended without renewal: Expired, users keep access for ``expired_days``."""
+        self.move_to(Status.EXPIRED, when, rule, term_end=self.term_end)
+        assert self.term_end is not None
+        self.delete_on = when.today + timedelta(days=self.policy.expired_days + self.policy.disabled_days)
+        self.notify("expired", when.today, rule, term_end=self.term_end.isoformat(),
+                    disabled_on=(when.today + timedelta(days=self.policy.expired_days)).isoformat())
+
+    def stop_lifecycle_due(self) -> Iterator[tuple[date, str]]:
+        """Dates of the after-end lifecycle (expired → disabled → deleted, cancelled → deleted)."""
+        if self.status is Status.EXPIRED and self.status_since is not None:
+            yield self.status_since + timedelta(days=self.policy.expired_days), "disable"
+        if self.status in (Status.EXPIRED, Status.DISABLED, Status.CANCELLED) and self.delete_on is not None:
+            warn = self.delete_on - timedelta(days=self.policy.reminders.data_deletion_days_before)
+            since = self.status_since or warn
+            yield max(warn, since + ONE_DAY), "deletion_warning"
+            yield self.delete_on, "delete"
+
+    def run_stop_lifecycle(self, when: When, what: str) -> None:
+        if what == "disable" and self.status is Status.EXPIRED:
+            self.move_to(Status.DISABLED, when, "LIFE-EXPIRED-30D", disabled_days=self.policy.disabled_days)
+        elif what == "deletion_warning" and self.delete_on is not None and self.status is not Status.DELETED:
+            rule = "LIFE-RETAIN-60D" if self.status is Status.CANCELLED else "LIFE-EXPIRED-30D"
+            self.notify("data_deletion_warning", when.today, rule, delete_on=self.delete_on.isoformat())
+        elif what == "delete" and self.status in (Status.EXPIRED, Status.DISABLED, Status.CANCELLED):
+            rule = "LIFE-RETAIN-60D" if self.status is Status.CANCELLED else "LIFE-EXPIRED-30D"
+            self.move_to(Status.DELETED, when, rule)
+
+    def refuse(self, code: str, en: str, ja: str, **details: Any) -> RuleViolation:
+        return RuleViolation(code, en, ja, {"subscription": self.ref, **details})
+
+
+def because_price(rule: str, price: int, days: int, cycle_days: int, unit: int, **inputs: Any) -> Explanation:
+    return because(
+        rule,
+        f"floor({price:,} × {days} / {cycle_days}) = {unit:,} per seat",
+        f"floor({price:,} × {days} ÷ {cycle_days}) = 1席あたり {unit:,} 円",
+        unit_price=price, billing_days=days, cycle_days=cycle_days, **inputs,
+    )
+
+
+class _Model(Protocol):
+    def place(self, sub: Subscription, when: When, coterm_end: date | None) -> None: ...
+    def change_quantity(self, sub: Subscription, when: When, quantity: int) -> None: ...
+    def schedule_quantity(self, sub: Subscription, when: When, quantity: int) -> None: ...
+    def set_auto_renew(self, sub: Subscription, when: When, enabled: bool) -> None: ...
+    def cancel(self, sub: Subscription, when: When) -> None: ...
+    def due(self, sub: Subscription) -> Iterator[tuple[date, str]]: ...
+    def run(self, sub: Subscription, when: When, what: str, prices: PriceBook) -> None: ...
+
+
+def model_of(sub: Subscription) -> _Model:
+    """The billing model module that implements ``sub``'s preset (nce, monthly or prepaid)."""
+    from . import models  # the models import this module: resolve at call time
+
+    return models.for_policy(sub.policy)
+
+
+def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal: bool) -> None:
+    model = model_of(sub)
+    if at_renewal:
+        model.schedule_quantity(sub, when, quantity)
+    else:
+        model.change_quantity(sub, when, quantity)
+
+
+def due_dates(sub: Subscription) -> list[tuple[date, str]]:
+    """Everything that falls due for ``sub`` after the last processed day, in date order."""
+    done = sub.processed_through
+    return sorted(((d, what) for d, what in model_of(sub).due(sub) if done is None or d > done),
+                  key=lambda item: item[0])
+
+
+def run_due(sub: Subscription, today: date, start_of: Callable[[date], datetime], prices: PriceBook) -> None:
+    """Run, day by day, everything due for ``sub`` up to and including ``today``, exactly once.
+
+    ``processed_through`` only moves forward, so running the same day again does nothing.
+    """
+    model = model_of(sub)
+    while (pending := due_dates(sub)) and pending[0][0] <= today:
+        day = pending[0][0]
+        when = When(start_of(day), day)
+        for d, what in pending:
+            if d != day:
+                break
+            model.run(sub, when, what, prices)
+        sub.processed_through = day
+    refresh_next_due(sub)
+
+
+def refresh_next_due(sub: Subscription) -> None:
+    """Keep the indexed ``next_due`` date in step after any change (the tick reads only what is due)."""
+    upcoming = due_dates(sub)
+    sub.next_due = upcoming[0][0] if upcoming else None
