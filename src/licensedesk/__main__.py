@@ -1,0 +1,3 @@
+from licensedesk.entrypoints.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL, and schema migrations."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import StaticPool
+
+from .tables import metadata
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the same behaviour on both back ends (SQLite: foreign keys on, WAL, busy timeout)."""
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://", "sqlite+pysqlite:///:memory:")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            options["poolclass"] = StaticPool
+        engine = sa.create_engine(url, **options, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files(__package__).joinpath("migrations")))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the latest migration (Alembic)."""
+    with engine.begin() as conn:
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the schema directly from the table definitions (fresh in-memory databases for ``simulate``)."""
+    metadata.create_all(engine)

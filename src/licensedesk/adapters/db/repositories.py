@@ -1,0 +1,355 @@
+"""Repositories over SQLAlchemy Core: rows in, domain objects out (a hand-written data mapper)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from licensedesk.domain.billing import DocumentDraft, DocumentStatus
+from licensedesk.domain.calendar import Billing, Term
+from licensedesk.domain.catalog import Offer, OfferKind, PriceRow
+from licensedesk.domain.errors import NotFound
+from licensedesk.domain.parties import Customer, Entity, Segment, Tenant
+from licensedesk.domain.policy import Policy
+from licensedesk.domain.subscription import Event, Notice, ReductionRequest, SeatAddition, Status, Subscription
+
+from . import tables as t
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class CustomerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, c: Customer, at: datetime) -> None:
+        result = self.conn.execute(insert(t.customers).values(
+            ref=c.ref, name=c.name, entity=c.entity.value, country=c.country, segment=c.segment.value,
+            corporate_number=c.corporate_number, parent_ref=c.parent_ref,
+            ownership_percent=None if c.ownership_percent is None else str(c.ownership_percent), created_at=at))
+        c.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+
+    @staticmethod
+    def _from(row: Any) -> Customer:
+        return Customer(ref=row.ref, name=row.name, entity=Entity(row.entity), country=row.country,
+                        segment=Segment(row.segment), corporate_number=row.corporate_number,
+                        parent_ref=row.parent_ref,
+                        ownership_percent=None if row.ownership_percent is None else float(row.ownership_percent),
+                        id=row.id)
+
+    def get(self, ref: str) -> Customer | None:
+        row = self.conn.execute(select(t.customers).where(t.customers.c.ref == ref)).first()
+        return self._from(row) if row else None
+
+    def list(self) -> list[Customer]:
+        return [self._from(r) for r in self.conn.execute(select(t.customers).order_by(t.customers.c.id))]
+
+
+class TenantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, tenant: Tenant) -> None:
+        self.conn.execute(insert(t.tenants).values(ref=tenant.ref, customer_ref=tenant.customer_ref,
+                                                   domain=tenant.domain.lower(), country=tenant.country,
+                                                   syndication=tenant.syndication))
+
+    @staticmethod
+    def _from(row: Any) -> Tenant:
+        return Tenant(ref=row.ref, customer_ref=row.customer_ref, domain=row.domain, country=row.country,
+                      syndication=row.syndication, id=row.id)
+
+    def get(self, ref: str) -> Tenant | None:
+        row = self.conn.execute(select(t.tenants).where(t.tenants.c.ref == ref)).first()
+        return self._from(row) if row else None
+
+    def by_domain(self, domain: str) -> Tenant | None:
+        row = self.conn.execute(select(t.tenants).where(t.tenants.c.domain == domain.lower())).first()
+        return self._from(row) if row else None
+
+
+class OfferRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def put(self, offer: Offer) -> None:
+        """Insert or replace an offer with its whole price history."""
+        exists = self.conn.execute(select(t.offers.c.code).where(t.offers.c.code == offer.code)).first()
+        if exists:
+            self.conn.execute(update(t.offers).where(t.offers.c.code == offer.code)
+                              .values(name=offer.name, kind=offer.kind.value))
+            self.conn.execute(t.price_rows.delete().where(t.price_rows.c.offer_code == offer.code))
+        else:
+            self.conn.execute(insert(t.offers).values(code=offer.code, name=offer.name, kind=offer.kind.value))
+        if offer.prices:
+            self.conn.execute(insert(t.price_rows), [
+                {"offer_code": offer.code, "term": p.term.value, "billing": p.billing.value,
+                 "unit_price": p.unit_price, "effective_from": p.effective_from, "effective_to": p.effective_to}
+                for p in offer.prices])
+
+    def _prices(self, codes: Sequence[str]) -> dict[str, list[PriceRow]]:
+        out: dict[str, list[PriceRow]] = {c: [] for c in codes}
+        rows = self.conn.execute(select(t.price_rows).where(t.price_rows.c.offer_code.in_(codes))
+                                 .order_by(t.price_rows.c.id))
+        for r in rows:
+            out[r.offer_code].append(PriceRow(Term(r.term), Billing(r.billing), r.unit_price,
+                                              r.effective_from, r.effective_to))
+        return out
+
+    def get(self, code: str) -> Offer | None:
+        row = self.conn.execute(select(t.offers).where(t.offers.c.code == code)).first()
+        if row is None:
+            return None
+        return Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+
+    def list(self) -> list[Offer]:
+        rows = list(self.conn.execute(select(t.offers).order_by(t.offers.c.code)))
+        prices = self._prices([r.code for r in rows])
+        return [Offer(r.code, r.name, OfferKind(r.kind), prices[r.code]) for r in rows]
+
+
+class PolicyStore:
+    """Policies by digest: a subscription keeps the exact terms it was bound to."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._cache: dict[str, Policy] = {}
+
+    def ensure(self, policy: Policy) -> str:
+        digest = policy.digest
+        if digest not in self._cache:
+            found = self.conn.execute(select(t.policies.c.digest).where(t.policies.c.digest == digest)).first()
+            if not found:
+                self.conn.execute(insert(t.policies).values(digest=digest, name=policy.name,
+                                                            version=policy.version, body=policy.to_mapping()))
+            self._cache[digest] = policy
+        return digest
+
+    def get(self, digest: str) -> Policy:
+        if digest not in self._cache:
+            body = self.conn.execute(select(t.policies.c.body).where(t.policies.c.digest == digest)).scalar_one()
+            self._cache[digest] = Policy.from_mapping(body)
+        return self._cache[digest]
+
+
+_SCALARS = (
+    "customer_name", "unit_price", "quantity", "auto_renew", "auto_renew_reason", "term_start", "term_end",
+    "term_began_at", "term_number", "first_term_end", "next_term_quantity", "price_locked_until", "status_since",
+    "cancel_effective", "delete_on", "activation_due", "renewal_invoice_key", "renewal_paid", "renewal_price",
+    "processed_through", "next_due",
+)
+
+
+def _state(sub: Subscription) -> dict[str, Any]:
+    def additions(a: SeatAddition) -> dict[str, Any]:
+        return {"at": a.at.isoformat(), "quantity": a.quantity, "unit_amount": a.unit_amount,
+                "period_end": a.period_end.isoformat(), "remaining": a.remaining}
+
+    def request(r: ReductionRequest) -> dict[str, Any]:
+        return {**asdict(r), "requested_at": r.requested_at.isoformat()}
+
+    return {"seat_additions": [additions(a) for a in sub.seat_additions], "pending_seats": sub.pending_seats,
+            "accrued": sub.accrued, "requests": [request(r) for r in sub.requests]}
+
+
+def _restore_state(sub: Subscription, state: dict[str, Any]) -> None:
+    sub.seat_additions = [SeatAddition(datetime.fromisoformat(a["at"]), a["quantity"], a["unit_amount"],
+                                       date.fromisoformat(a["period_end"]), a["remaining"])
+                          for a in state.get("seat_additions", [])]
+    sub.pending_seats = list(state.get("pending_seats", []))
+    sub.accrued = list(state.get("accrued", []))
+    sub.requests = [ReductionRequest(**{**r, "requested_at": datetime.fromisoformat(r["requested_at"])})
+                    for r in state.get("requests", [])]
+
+
+class SubscriptionRepository:
+    def __init__(self, conn: Connection, policies: PolicyStore) -> None:
+        self.conn = conn
+        self.policies = policies
+
+    def _values(self, sub: Subscription) -> dict[str, Any]:
+        values = {name: getattr(sub, name) for name in _SCALARS}
+        values.update(status=sub.status.value, term=sub.term.value, billing=sub.billing.value, offer=sub.offer,
+                      policy_digest=self.policies.ensure(sub.policy), state=_state(sub))
+        return values
+
+    def add(self, sub: Subscription) -> None:
+        result = self.conn.execute(insert(t.subscriptions).values(
+            ref=sub.ref, customer_ref=sub.customer, tenant_ref=sub.tenant, ordered_at=sub.ordered_at,
+            version=1, **self._values(sub)))
+        sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        sub.version = 1
+
+    def save(self, sub: Subscription) -> None:
+        """Write back, refusing a lost update (optimistic version check)."""
+        result = self.conn.execute(update(t.subscriptions)
+                                   .where(t.subscriptions.c.ref == sub.ref, t.subscriptions.c.version == sub.version)
+                                   .values(version=sub.version + 1, **self._values(sub)))
+        if result.rowcount != 1:
+            raise RuntimeError(f"subscription {sub.ref} was changed concurrently; retry")
+        sub.version += 1
+
+    def _from(self, row: Any) -> Subscription:
+        sub = Subscription(
+            ref=row.ref, customer=row.customer_ref, tenant=row.tenant_ref, offer=row.offer,
+            policy=self.policies.get(row.policy_digest), term=Term(row.term), billing=Billing(row.billing),
+            unit_price=row.unit_price, quantity=row.quantity, ordered_at=row.ordered_at,
+            auto_renew=row.auto_renew, status=Status(row.status), id=row.id, version=row.version,
+        )
+        for name in _SCALARS:
+            setattr(sub, name, getattr(row, name))
+        _restore_state(sub, row.state)
+        return sub
+
+    def get(self, ref: str) -> Subscription | None:
+        row = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.ref == ref)).first()
+        return self._from(row) if row else None
+
+    def for_customer(self, customer: str) -> list[Subscription]:
+        rows = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.customer_ref == customer)
+                                 .order_by(t.subscriptions.c.id))
+        return [self._from(r) for r in rows]
+
+    def all(self) -> list[Subscription]:
+        return [self._from(r) for r in self.conn.execute(select(t.subscriptions).order_by(t.subscriptions.c.id))]
+
+    def customers_due(self, day: date) -> list[str]:
+        """Customers with work due on or before ``day`` (uses the next_due index)."""
+        rows = self.conn.execute(select(t.subscriptions.c.customer_ref).where(t.subscriptions.c.next_due <= day)
+                                 .distinct())
+        return sorted(r[0] for r in rows)
+
+    def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
+        rows = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.customer_ref == customer,
+                                                               t.subscriptions.c.next_due <= day)
+                                 .order_by(t.subscriptions.c.id))
+        return [self._from(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.subscriptions)).scalar_one())
+
+    def add_events(self, ref: str, events: Sequence[Event]) -> None:
+        if events:
+            self.conn.execute(insert(t.subscription_events), [
+                {"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
+                 "details": {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in e.details.items()}}
+                for e in events])
+
+    def events(self, ref: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(t.subscription_events).where(t.subscription_events.c.subscription_ref == ref)
+                                 .order_by(t.subscription_events.c.id))
+        return [{"kind": r.kind, "at": r.at, "rule": r.rule, "details": r.details} for r in rows]
+
+
+class DocumentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def next_number(self, series: str) -> int:
+        """Gapless per-series counter, locked FOR UPDATE (never MAX()+1)."""
+        row = self.conn.execute(select(t.number_series.c.next_value).where(t.number_series.c.series == series)
+                                .with_for_update()).first()
+        if row is None:
+            self.conn.execute(insert(t.number_series).values(series=series, next_value=2))
+            return 1
+        self.conn.execute(update(t.number_series).where(t.number_series.c.series == series)
+                          .values(next_value=row[0] + 1))
+        return int(row[0])
+
+    def add(self, draft: DocumentDraft, number: str, at: datetime) -> int:
+        result = self.conn.execute(insert(t.documents).values(
+            number=number, kind=draft.kind.value, customer_ref=draft.customer, issue_date=draft.issue_date,
+            due_date=draft.due_date, status=DocumentStatus.ISSUED.value, subtotal=draft.subtotal, tax=draft.tax,
+            total=draft.total, paid_amount=0, issued_at=at,
+            taxes=[{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes]))
+        doc_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+        self.conn.execute(insert(t.document_lines), [
+            {"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription, "kind": line.kind.value,
+             "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
+             "period_start": line.period_start, "period_end": line.period_end, "rule": line.why.rule,
+             "charge_key": line.key, "explanation": line.why.as_dict()}
+            for i, line in enumerate(draft.lines)])
+        return doc_id
+
+    def charged(self, subscription: str, key: str) -> bool:
+        return self.conn.execute(select(t.document_lines.c.id).where(
+            t.document_lines.c.subscription_ref == subscription, t.document_lines.c.charge_key == key)).first() is not None
+
+    def _doc(self, row: Any) -> dict[str, Any]:
+        lines = self.conn.execute(select(t.document_lines).where(t.document_lines.c.document_id == row.id)
+                                  .order_by(t.document_lines.c.line_no))
+        doc = dict(row._mapping)
+        doc["lines"] = [dict(r._mapping) for r in lines]
+        return doc
+
+    def get(self, number: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(t.documents).where(t.documents.c.number == number)).first()
+        return self._doc(row) if row else None
+
+    def list(self, customer: str | None = None) -> list[dict[str, Any]]:
+        q = select(t.documents).order_by(t.documents.c.id)
+        if customer is not None:
+            q = q.where(t.documents.c.customer_ref == customer)
+        return [self._doc(r) for r in self.conn.execute(q)]
+
+    def add_payment(self, number: str, amount: int, at: datetime, reference: str | None) -> dict[str, Any]:
+        row = self.conn.execute(select(t.documents).where(t.documents.c.number == number).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"no document {number}", f"請求書 {number} はありません", number=number)
+        self.conn.execute(insert(t.payments).values(document_id=row.id, amount=amount, received_at=at,
+                                                    reference=reference))
+        paid = row.paid_amount + amount
+        status = DocumentStatus.PAID.value if paid >= row.total else row.status
+        self.conn.execute(update(t.documents).where(t.documents.c.id == row.id).values(paid_amount=paid,
+                                                                                     status=status))
+        return {**dict(row._mapping), "paid_amount": paid, "status": status}
+
+    def void_charge(self, subscription: str, key: str, at: datetime, reason: str) -> None:
+        doc_id = self.conn.execute(select(t.document_lines.c.document_id).where(
+            t.document_lines.c.subscription_ref == subscription, t.document_lines.c.charge_key == key)).scalar()
+        if doc_id is not None:
+            self.conn.execute(update(t.documents).where(t.documents.c.id == doc_id,
+                                                        t.documents.c.status == DocumentStatus.ISSUED.value)
+                              .values(status=DocumentStatus.VOID.value, voided_at=at, void_reason=reason))
+
+
+class NoticeRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, notice: Notice, customer: str, at: datetime) -> bool:
+        """Record a decided notice once (kind, subject, date); False when it was already there."""
+        exists = self.conn.execute(select(t.notices.c.id).where(
+            t.notices.c.kind == notice.kind, t.notices.c.subject == notice.subject,
+            t.notices.c.on_date == notice.on)).first()
+        if exists:
+            return False
+        self.conn.execute(insert(t.notices).values(kind=notice.kind, customer_ref=customer, subject=notice.subject,
+                                                   on_date=notice.on, rule=notice.rule, details=notice.details,
+                                                   created_at=at))
+        return True
+
+    def list(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
+
+
+class SchedulerStateRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def last_day(self) -> date | None:
+        value = self.conn.execute(select(t.scheduler_state.c.value)
+                                  .where(t.scheduler_state.c.key == "last_day")).scalar()
+        return date.fromisoformat(value) if value else None
+
+    def set_last_day(self, day: date) -> None:
+        done = self.conn.execute(update(t.scheduler_state).where(t.scheduler_state.c.key == "last_day")
+                                 .values(value=day.isoformat())).rowcount
+        if not done:
+            self.conn.execute(insert(t.scheduler_state).values(key="last_day", value=day.isoformat()))

@@ -1,0 +1,68 @@
+"""The SQL unit of work: one connection, one transaction, all repositories on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from licensedesk.services import ports
+
+from .repositories import (
+    CustomerRepository,
+    DocumentRepository,
+    NoticeRepository,
+    OfferRepository,
+    PolicyStore,
+    SchedulerStateRepository,
+    SubscriptionRepository,
+    TenantRepository,
+)
+
+
+class SqlUnitOfWork:
+    customers: ports.Customers
+    tenants: ports.Tenants
+    offers: ports.Offers
+    subscriptions: ports.Subscriptions
+    documents: ports.Documents
+    notices: ports.Notices
+    scheduler: ports.SchedulerState
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        conn.begin()
+        self._conn = conn
+        self.policies = PolicyStore(conn)
+        self.customers = CustomerRepository(conn)
+        self.tenants = TenantRepository(conn)
+        self.offers = OfferRepository(conn)
+        self.subscriptions = SubscriptionRepository(conn, self.policies)
+        self.documents = DocumentRepository(conn)
+        self.notices = NoticeRepository(conn)
+        self.scheduler = SchedulerStateRepository(conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+        self._conn.begin()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+        self._conn.begin()

@@ -1,0 +1,36 @@
+"""Composition root: settings → engine → unit of work → services. Importing this module does nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from licensedesk.adapters.db.engine import create_engine, create_schema
+from licensedesk.adapters.db.uow import SqlUnitOfWork
+from licensedesk.config import Settings
+from licensedesk.services.context import Services
+from licensedesk.services.ports import UnitOfWork
+from licensedesk.services.scenario import Scenario
+
+
+def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
+    return lambda: SqlUnitOfWork(engine)
+
+
+def build(settings: Settings, engine: Engine | None = None) -> Services:
+    engine = engine or create_engine(settings.database_url)
+    return Services(uow=uow_factory(engine), zone=settings.zone, calendar=settings.business_calendar,
+                    default_policy=settings.default_policy)
+
+
+def simulation_services(settings: Settings) -> Callable[[Scenario], Services]:
+    """A fresh, isolated in-memory database per scenario, in the scenario's time zone."""
+
+    def make(scenario: Scenario) -> Services:
+        engine = create_engine("sqlite+pysqlite:///:memory:")
+        create_schema(engine)
+        return Services(uow=uow_factory(engine), zone=scenario.zone, calendar=settings.business_calendar,
+                        default_policy=scenario.policy or settings.default_policy)
+
+    return make

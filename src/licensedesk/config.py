@@ -1,0 +1,88 @@
+"""Typed settings, built once from the environment (prefix ``LICENSEDESK_``)."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum.jp import cn as corporate_number
+
+from licensedesk.domain.calendar import BusinessCalendar, YearEndClosure
+
+DEFAULT_SECRET = "change-me-development-only"
+REGISTRATION_NUMBER = re.compile(r"T\d{13}")
+
+
+def check_registration_number(value: str) -> str:
+    """Qualified-invoice registration number: ``T`` + 13 digits whose check digit holds (法人番号)."""
+    value = value.strip().translate(str.maketrans("０１２３４５６７８９Ｔ", "0123456789T")).replace("-", "")
+    if not REGISTRATION_NUMBER.fullmatch(value) or not corporate_number.is_valid(value[1:]):
+        raise ValueError(f"registration number must be T + 13 digits with a valid check digit, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LICENSEDESK_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+pysqlite:///var/licensedesk.sqlite3"
+    secret_key: str = DEFAULT_SECRET
+    timezone: str = "Asia/Tokyo"
+    year_end_closure: str = Field("12-29..01-03", description="company closure, e.g. 12-29..01-03, or 'none'")
+    default_policy: str = "mca-nce"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    scheduler_interval_seconds: int = 60
+
+    reseller_name: str = "ライセンスデスク株式会社"
+    reseller_address: str = "〒100-0005 東京都千代田区丸の内1-1-1"
+    reseller_registration_number: str = "T7010001008844"
+    reseller_bank: str = "みずほ銀行 本店 普通 1234567 ライセンスデスク（カ"
+
+    @field_validator("reseller_registration_number")
+    @classmethod
+    def _registration(cls, value: str) -> str:
+        return check_registration_number(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("year_end_closure")
+    @classmethod
+    def _closure(cls, value: str) -> str:
+        YearEndClosure.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "LICENSEDESK_SECRET_KEY is still the development default; set a long random value "
+                f"before running in {self.environment} (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(closure=YearEndClosure.parse(self.year_end_closure))
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite+pysqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != prefix + ":memory:":
+            return Path(self.database_url.removeprefix(prefix))
+        return None

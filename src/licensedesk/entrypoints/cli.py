@@ -1,0 +1,175 @@
+"""The ``licensedesk`` command line: admins' front door. Thin: parse, call a handler, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from licensedesk.domain.errors import DomainError
+
+app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
+                  add_completion=False)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data", no_args_is_help=True)
+catalog_app = typer.Typer(help="Catalog and prices", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(catalog_app, name="catalog")
+
+
+def _settings() -> Any:
+    from licensedesk.config import Settings
+
+    try:
+        return Settings()
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _engine(settings: Any) -> Any:
+    from licensedesk.adapters.db.engine import create_engine
+
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(settings.database_url)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="scenario file (SCENARIOS.md, format 1)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON report only")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="add rule IDs and formulas to every figure")] = False,
+) -> None:
+    """Run a what-if scenario on a fresh in-memory database. Exit 0: expectations hold; 1: some failed; 2: malformed."""
+    from licensedesk.bootstrap import simulation_services
+    from licensedesk.services.scenario import ScenarioError, parse
+    from licensedesk.services.simulate import simulate as run
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        scenario = parse(data)
+    except OSError as exc:
+        typer.echo(f"{file}: cannot read: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except yaml.YAMLError as exc:
+        typer.echo(f"{file}: not valid YAML: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ScenarioError as exc:
+        typer.echo(f"{file}: malformed scenario: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report = run(scenario, simulation_services(_settings()), explain=explain)
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+    else:
+        _print_report(report)
+    raise typer.Exit(0 if report["expect"]["failed"] == 0 else 1)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    echo = typer.echo
+    echo(f"{report['name']}  (clock {report['clock']})")
+    echo("\nSubscriptions")
+    for ref, s in report["subscriptions"].items():
+        echo(f"  {ref:<10} {s['status']:<16} {s['offer']} {s['term']}/{s['billing']} ×{s['quantity']}  "
+             f"{s['term_start']} … {s['term_end']}  auto-renew {'on' if s['auto_renew'] else 'off'}")
+    echo("\nDocuments")
+    for i, d in enumerate(report["documents"]):
+        echo(f"  [{i}] {d['kind']:<12} {d['number']}  {d['issue_date']}  {d['status']:<7} total {d['total']:>12,}")
+        for line in d["lines"]:
+            echo(f"        {line['kind']:<18} {line['subscription']:<8} {line['quantity']:>4} × {line['unit_amount']:>10,}"
+                 f" = {line['amount']:>12,}  {line['period_start'] or ''} … {line['period_end'] or ''}  [{line['rule']}]")
+    echo("\nNotices")
+    for n in report["notices"]:
+        echo(f"  {n['date']}  {n['kind']:<24} {n['customer']:<10} {n['subject']}")
+    echo("\nRejections")
+    for r in report["rejections"]:
+        echo(f"  step {r['step']} {r['action']}: {r['code']} — {r['message']}")
+    e = report["expect"]
+    echo(f"\nExpectations: {e['passed']} passed, {e['failed']} failed")
+    for f in e["failures"]:
+        echo(f"  ✗ {f['path']}: expected {f['expected']!r}, got {f['actual']!r}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema (Alembic)."""
+    from licensedesk.adapters.db.engine import upgrade
+
+    settings = _settings()
+    upgrade(_engine(settings))
+    typer.echo(f"database is up to date ({settings.database_url.split('@')[-1]})")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo data into an empty database (does nothing when data exists)."""
+    from licensedesk.bootstrap import build
+    from licensedesk.services.demo import load_demo
+
+    settings = _settings()
+    svc = build(settings, _engine(settings))
+    loaded = load_demo(svc, datetime.now().astimezone())
+    typer.echo("demo data loaded" if loaded else "database already has data; demo not loaded")
+
+
+@catalog_app.command("load-sample")
+def catalog_load_sample() -> None:
+    """Put the built-in sample catalog (offers and price rows)."""
+    from licensedesk.bootstrap import build
+    from licensedesk.services.catalog import load_sample_catalog
+
+    settings = _settings()
+    typer.echo(f"{load_sample_catalog(build(settings, _engine(settings)))} offers loaded")
+
+
+@app.command()
+def tick() -> None:
+    """Run all work due up to now (renewals, expiries, invoices, notices). Idempotent."""
+    from licensedesk.bootstrap import build
+    from licensedesk.services.clock import SystemClock
+    from licensedesk.services.scheduler import tick as run_tick
+
+    settings = _settings()
+    report = run_tick(build(settings, _engine(settings)), SystemClock().now())
+    typer.echo(f"ticked {report.first_day or '-'} … {report.last_day or '-'}: {report.customers} customer-days, "
+               f"{report.subscriptions} subscriptions, {len(report.documents)} documents")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the web console, portal and API, with the scheduler running in-process."""
+    import uvicorn
+
+    from licensedesk.entrypoints.api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as err:
+        typer.echo(f"{err.code}: {err.message('en')}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""What every handler needs: a unit-of-work factory, the time zone, the business calendar and policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from licensedesk.domain.calendar import Billing as BillingFrequency
+from licensedesk.domain.calendar import BusinessCalendar, Term
+from licensedesk.domain.errors import InvalidInput
+from licensedesk.domain.policy import Policy
+from licensedesk.domain.subscription import When
+from licensedesk.presets import preset
+
+from .ports import UnitOfWork
+
+
+@dataclass
+class Services:
+    uow: Callable[[], UnitOfWork]
+    zone: ZoneInfo
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    default_policy: str = "mca-nce"
+    policies: dict[str, Policy] = field(default_factory=dict)
+
+    def when(self, instant: datetime) -> When:
+        """The domain's view of an instant: itself and the local calendar date."""
+        return When(instant, instant.astimezone(self.zone).date())
+
+    def start_of(self, day: date) -> datetime:
+        """00:00 of ``day`` in the reseller's time zone (POLICIES.md §0, start of day)."""
+        return datetime.combine(day, time(0), tzinfo=self.zone)
+
+    def policy(self, name: str | None) -> Policy:
+        name = name or self.default_policy
+        return self.policies.get(name) or preset(name)
+
+
+class CatalogPrices:
+    """The domain's PriceBook over the offers repository (current catalog prices)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def unit_price(self, offer: str, term: Term, billing: BillingFrequency, on: date) -> int:
+        found = self.uow.offers.get(offer)
+        if found is None:
+            raise InvalidInput(f"offer {offer} is not in the catalog", f"商品 {offer} はカタログにありません",
+                               code="CATALOG-UNKNOWN-OFFER", offer=offer)
+        return found.price_on(term, billing, on).unit_price

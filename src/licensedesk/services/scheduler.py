@@ -1,0 +1,82 @@
+"""The daily tick: run all work due up to now, day by day, idempotently.
+
+For each day, only customers whose subscriptions have ``next_due`` on or
+before it are loaded (an indexed column), so a tick costs what is due, not
+what exists. Each (customer, day) is one transaction that issues at most one
+document per due rule (POLICIES.md §0: one document per customer per day), so
+a crash leaves whole customers done or not done; re-running finishes the rest
+and never bills twice (``processed_through`` per subscription, and the unique
+charge key on document lines).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from licensedesk.domain import subscription as subs
+from licensedesk.domain.subscription import ChargeLine
+
+from .context import CatalogPrices, Services
+from .subscriptions import issue_lines
+
+
+@dataclass
+class TickReport:
+    first_day: date | None = None
+    last_day: date | None = None
+    customers: int = 0
+    subscriptions: int = 0
+    documents: list[str] = field(default_factory=list)
+
+
+def due_days(svc: Services, until: datetime, last: date | None) -> list[date]:
+    """Days whose 00:00 has passed by ``until`` and were not ticked yet."""
+    today = svc.when(until).today
+    if last is None:
+        return [today]
+    return [last + timedelta(days=n) for n in range(1, (today - last).days + 1)]
+
+
+def tick(svc: Services, until: datetime) -> TickReport:
+    report = TickReport()
+    with svc.uow() as uow:
+        days = due_days(svc, until, uow.scheduler.last_day())
+    for day in days:
+        run_day(svc, day, report)
+        with svc.uow() as uow:
+            uow.scheduler.set_last_day(day)
+            uow.commit()
+    return report
+
+
+def run_day(svc: Services, day: date, report: TickReport) -> None:
+    report.first_day = report.first_day or day
+    report.last_day = day
+    with svc.uow() as uow:
+        customers = uow.subscriptions.customers_due(day)
+    for customer in customers:
+        run_customer_day(svc, customer, day, report)
+
+
+def run_customer_day(svc: Services, customer: str, day: date, report: TickReport) -> None:
+    start = svc.start_of(day)
+    with svc.uow() as uow:
+        prices = CatalogPrices(uow)
+        charges: list[ChargeLine] = []
+        due = uow.subscriptions.due_for_customer(customer, day)
+        for sub in due:
+            subs.run_due(sub, day, svc.start_of, prices)
+            events, lines, notices, voids = sub.drain()
+            uow.subscriptions.save(sub)
+            uow.subscriptions.add_events(sub.ref, events)
+            for notice in notices:
+                uow.notices.add(notice, customer, start)
+            for key in voids:
+                uow.documents.void_charge(sub.ref, key, start, "BILL-NONPAY-STOP")
+            charges.extend(lines)
+        if charges:
+            report.documents += issue_lines(uow, customer, charges, svc, start, due[0])
+        uow.commit()
+    report.customers += 1
+    report.subscriptions += len(due)

@@ -1,0 +1,162 @@
+"""Use cases on subscriptions: order, change quantity, auto-renew, cancel, pay, activate.
+
+Each handler: load → call the domain → persist what the domain recorded → commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from licensedesk.domain import subscription as subs
+from licensedesk.domain.calendar import Billing, Term
+from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.ordering import OrderRequest, place_order
+from licensedesk.domain.subscription import ChargeLine, Status, Subscription
+
+from . import documents
+from .context import Services
+from .ports import UnitOfWork
+
+
+def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *, new: bool = False) -> list[str]:
+    """Write what the aggregate recorded: events, notices, voids, and a document issued at once."""
+    events, charges, notices, voids = sub.drain()
+    subs.refresh_next_due(sub)
+    if new:
+        uow.subscriptions.add(sub)
+    else:
+        uow.subscriptions.save(sub)
+    uow.subscriptions.add_events(sub.ref, events)
+    for notice in notices:
+        uow.notices.add(notice, sub.customer, now)
+    for key in voids:
+        uow.documents.void_charge(sub.ref, key, now, "BILL-NONPAY-STOP")
+    return issue_lines(uow, sub.customer, charges, svc, now, sub)
+
+
+def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: Services, now: datetime,
+                sub: Subscription) -> list[str]:
+    """One document per (customer, due rule) over the lines; due dates come from the policy."""
+    if not charges:
+        return []
+    by_due: dict[date | None, list[ChargeLine]] = defaultdict(list)
+    for line in charges:
+        by_due[line.due].append(line)
+    numbers = []
+    for due, lines in by_due.items():
+        number = documents.issue(uow, customer, svc.when(now).today, lines, sub.policy, now, due)
+        if number:
+            numbers.append(number)
+    return numbers
+
+
+def _get(uow: UnitOfWork, ref: str) -> Subscription:
+    sub = uow.subscriptions.get(ref)
+    if sub is None:
+        raise NotFound(f"no subscription {ref}", f"サブスクリプション {ref} はありません", ref=ref)
+    return sub
+
+
+def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, term: str, billing: str,
+          quantity: int, policy: str | None = None, auto_renew: bool | None = None,
+          align_with: str | None = None, align_calendar_month: bool = False) -> Subscription:
+    when = svc.when(now)
+    with svc.uow() as uow:
+        ten = uow.tenants.get(tenant)
+        if ten is None:
+            raise NotFound(f"no tenant {tenant}", f"テナント {tenant} はありません", ref=tenant)
+        customer = uow.customers.get(ten.customer_ref)
+        assert customer is not None
+        found = uow.offers.get(offer)
+        if found is None:
+            raise InvalidInput(f"offer {offer} is not in the catalog", f"商品 {offer} はカタログにありません",
+                               code="CATALOG-UNKNOWN-OFFER", offer=offer)
+        if uow.subscriptions.get(ref) is not None:
+            raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
+        chosen = svc.policy(policy)
+        term_, billing_ = _term(term), _billing(billing)
+        price = found.price_on(term_, billing_, when.today).unit_price
+        req = OrderRequest(ref, found, term_, billing_, quantity, auto_renew,
+                           _get(uow, align_with) if align_with else None, align_calendar_month)
+        sub = place_order(chosen, customer, ten, req, when, price)
+        persist(uow, sub, now, svc, new=True)
+        uow.commit()
+        return sub
+
+
+def _term(value: str) -> Term:
+    try:
+        return Term(value)
+    except ValueError:
+        raise InvalidInput(f"unknown term {value!r} (P1M, P1Y, P3Y)", f"契約期間 {value!r} は不明です",
+                           code="INVALID-TERM") from None
+
+
+def _billing(value: str) -> Billing:
+    try:
+        return Billing(value)
+    except ValueError:
+        raise InvalidInput(f"unknown billing {value!r} (monthly, annual, triennial, upfront)",
+                           f"請求サイクル {value!r} は不明です", code="INVALID-BILLING") from None
+
+
+def change_quantity(svc: Services, now: datetime, ref: str, quantity: int, *, at_renewal: bool) -> Subscription:
+    with svc.uow() as uow:
+        sub = _get(uow, ref)
+        subs.change_quantity(sub, svc.when(now), quantity, at_renewal=at_renewal)
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
+def set_auto_renew(svc: Services, now: datetime, ref: str, enabled: bool) -> Subscription:
+    with svc.uow() as uow:
+        sub = _get(uow, ref)
+        subs.model_of(sub).set_auto_renew(sub, svc.when(now), enabled)
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
+def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
+    with svc.uow() as uow:
+        sub = _get(uow, ref)
+        subs.model_of(sub).cancel(sub, svc.when(now))
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
+def activate(svc: Services, now: datetime, ref: str) -> Subscription:
+    with svc.uow() as uow:
+        sub = _get(uow, ref)
+        activate_model = getattr(subs.model_of(sub), "activate", None)
+        if activate_model is None:  # provisioning is immediate under this policy
+            sub.require_status("activate", Status.PROVISIONING)
+            raise AssertionError("unreachable: no policy without activation leaves a subscription provisioning")
+        activate_model(sub, svc.when(now), svc.calendar)
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
+def pay(svc: Services, now: datetime, number: str, amount: int | None = None) -> dict[str, object]:
+    """Record a payment; a document that becomes paid tells its subscriptions (annual-prepaid activation)."""
+    when = svc.when(now)
+    with svc.uow() as uow:
+        doc = documents.record_payment(uow, number, amount, now)
+        if doc["status"] == "paid":
+            full = uow.documents.get(number)
+            assert full is not None
+            keys: dict[str, list[str]] = defaultdict(list)
+            for line in full["lines"]:
+                keys[line["subscription_ref"]].append(line["charge_key"])
+            for ref, charge_keys in keys.items():
+                sub = _get(uow, ref)
+                hook = getattr(subs.model_of(sub), "paid", None)
+                if hook is not None:
+                    hook(sub, when, charge_keys, svc.calendar)
+                    persist(uow, sub, now, svc)
+        uow.commit()
+        return doc
