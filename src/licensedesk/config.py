@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.jp import cn as corporate_number
 
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+pysqlite:///var/licensedesk.sqlite3"
     secret_key: str = DEFAULT_SECRET
     timezone: str = "Asia/Tokyo"
-    year_end_closure: str = Field("12-29..01-03", description="company closure, e.g. 12-29..01-03, or 'none'")
+    year_end_closure: str = "12-29..01-03"  # company closure, e.g. 12-29..01-03, or "none"
     default_policy: str = "mca-nce"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Shared by scripts/run and scripts/test (sourced, not executed).
+#
+# ensure_venv SPEC STAMP
+#   Creates .venv with Python 3.11+ if it is missing or broken, then runs
+#   `pip install -e SPEC` only when pyproject.toml changed since the last
+#   successful install with that SPEC (the sha256 of pyproject.toml is kept
+#   in .venv/STAMP). Expects the current directory to be the repository root.
+#   Errors are returned explicitly: callers may run it where `set -e` is off.
+
+VENV=.venv
+
+_python_ok() {
+    "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+}
+
+_find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
+        if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 && _python_ok "$candidate"; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_venv() {
+    local spec=$1 stamp="$VENV/$2" python want have
+    if ! _python_ok "$VENV/bin/python"; then
+        if ! python=$(_find_python); then
+            echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11+)." >&2
+            return 1
+        fi
+        echo "==> creating $VENV with $python ($("$python" --version 2>&1))"
+        "$python" -m venv --clear "$VENV" || return 1   # --clear also drops stale stamps
+    fi
+    want=$("$VENV/bin/python" -c \
+        'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' pyproject.toml) || return 1
+    have=$(cat "$stamp" 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+        echo "==> installing $spec into $VENV (pyproject.toml changed or first install)"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e "$spec" || return 1
+        echo "$want" >"$stamp"
+    fi
+}
