@@ -96,7 +96,12 @@ def place_order(policy: Policy, customer: Customer, tenant: Tenant, req: OrderRe
     )
     sub.record("ordered", when, "ORD-ADD-PRODUCT", offer=req.offer.code, term=req.term.value,
                billing=req.billing.value, quantity=req.quantity, unit_price=unit_price, policy=policy.binding)
-    model_of(sub).place(sub, when, end)
+    if req.offer.is_trial:
+        from . import trial
+
+        trial.place(sub, when, end)
+    else:
+        model_of(sub).place(sub, when, end)
     return sub
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,6 +60,7 @@ class Customer:
 _ENTITY_JA = {Entity.CORPORATION: "法人", Entity.SOLE_PROPRIETOR: "個人事業主", Entity.INDIVIDUAL: "個人"}
 
 ORG_DOMAIN_SUFFIX = ".onmicrosoft.com"
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Tenant:
         """TEN-ORG-ACCOUNT: CSP services need an organisational ``<name>.onmicrosoft.com`` account."""
         name = domain.strip().lower()
         label = name.removesuffix(ORG_DOMAIN_SUFFIX)
-        if not name.endswith(ORG_DOMAIN_SUFFIX) or not label or "." in label or not label.isalnum():
+        if not name.endswith(ORG_DOMAIN_SUFFIX) or not _DNS_LABEL.fullmatch(label):
             raise RuleViolation(
                 "TEN-ORG-ACCOUNT",
                 f"a CSP tenant needs an organisational domain <name>{ORG_DOMAIN_SUFFIX}; got {domain!r}",

@@ -138,6 +138,7 @@ class Subscription:
     term_began_at: datetime | None = None
     term_number: int = 1
     first_term_end: date | None = None  # co-termed first term (COTERM)
+    in_trial: bool = False  # ORD-TRIAL phase: the trial module rules until conversion
     next_term_quantity: int | None = None
     auto_renew_reason: str | None = None
     price_locked_until: date | None = None
@@ -286,9 +287,9 @@ class _Model(Protocol):
 
 def model_of(sub: Subscription) -> _Model:
     """The billing model module that implements ``sub``'s preset (nce, monthly or prepaid)."""
-    from . import models  # the models import this module: resolve at call time
+    from . import models, trial  # they import this module: resolve at call time
 
-    return models.for_policy(sub.policy)
+    return trial if sub.in_trial else models.for_policy(sub.policy)
 
 
 def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal: bool) -> None:

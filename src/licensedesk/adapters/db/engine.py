@@ -6,8 +6,6 @@ from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import StaticPool
 
@@ -36,7 +34,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config  # imported on demand: alembic is slow to import
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files(__package__).joinpath("migrations")))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -45,6 +45,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the latest migration (Alembic)."""
+    from alembic import command
+
     with engine.begin() as conn:
         cfg = alembic_config(engine.url.render_as_string(hide_password=False))
         cfg.attributes["connection"] = conn

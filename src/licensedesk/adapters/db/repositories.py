@@ -142,7 +142,7 @@ _SCALARS = (
     "customer_name", "unit_price", "quantity", "auto_renew", "auto_renew_reason", "term_start", "term_end",
     "term_began_at", "term_number", "first_term_end", "next_term_quantity", "price_locked_until", "status_since",
     "cancel_effective", "delete_on", "activation_due", "renewal_invoice_key", "renewal_paid", "renewal_price",
-    "processed_through", "next_due",
+    "processed_through", "next_due", "in_trial",
 )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(naming_convention={
@@ -130,6 +131,7 @@ subscriptions = Table(
     Column("term_began_at", UtcDateTime),
     Column("term_number", Integer, nullable=False),
     Column("first_term_end", Date),
+    Column("in_trial", Boolean, nullable=False, default=False, server_default=false()),
     Column("next_term_quantity", Integer),
     Column("price_locked_until", Date),
     Column("status_since", Date),
