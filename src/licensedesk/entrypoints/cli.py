@@ -136,6 +136,40 @@ def catalog_load_sample() -> None:
     typer.echo(f"{load_sample_catalog(build(settings, _engine(settings)))} offers loaded")
 
 
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="Partner Center license-based (new commerce) price list CSV")],
+    rule: Annotated[str, typer.Option(help="reseller price: 'erp' (ERP price) or 'cost-plus'")] = "erp",
+    margin: Annotated[str, typer.Option(help="margin percent for cost-plus, e.g. 12.5")] = "0",
+    segment: Annotated[str, typer.Option(help="customer segment rows to import")] = "Commercial",
+) -> None:
+    """Import prices (JP market, JPY) atomically: a bad row names its line and nothing is imported."""
+    from fractions import Fraction
+
+    from licensedesk.bootstrap import build
+    from licensedesk.domain.pricelist import PricingRule
+    from licensedesk.services.catalog import import_price_list
+
+    settings = _settings()
+    try:
+        pricing = PricingRule.erp() if rule == "erp" else PricingRule.cost_plus(Fraction(margin))
+    except (ValueError, ZeroDivisionError):
+        typer.echo(f"--margin must be a number, got {margin!r}", err=True)
+        raise typer.Exit(2) from None
+    if rule not in ("erp", "cost-plus"):
+        typer.echo("--rule must be 'erp' or 'cost-plus'", err=True)
+        raise typer.Exit(2)
+    try:
+        counts = import_price_list(build(settings, _engine(settings)), file.read_text(encoding="utf-8-sig"),
+                                   pricing, segment)
+    except DomainError as err:
+        typer.echo(f"{err.code}: {err.message('en')}", err=True)
+        for problem in err.details.get("errors", [])[:20]:
+            typer.echo(f"  line {problem['line']} [{problem['column']}]: {problem['reason']}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
 @app.command()
 def tick() -> None:
     """Run all work due up to now (renewals, expiries, invoices, notices). Idempotent."""
