@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import nce
+from . import monthly, nce
 from .policy import BillingModel, Policy
 
 _MODELS: dict[BillingModel, ModuleType] = {
     BillingModel.CHARGE_CYCLE: nce,
+    BillingModel.CALENDAR_MONTH: monthly,
 }
 
 

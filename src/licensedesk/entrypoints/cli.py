@@ -171,14 +171,28 @@ def catalog_import(
 
 
 @app.command()
-def tick() -> None:
+def tick(
+    until: Annotated[str | None, typer.Option(help="run due work up to this past instant (ISO 8601 with offset)")]
+    = None,
+) -> None:
     """Run all work due up to now (renewals, expiries, invoices, notices). Idempotent."""
     from licensedesk.bootstrap import build
     from licensedesk.services.clock import SystemClock
     from licensedesk.services.scheduler import tick as run_tick
 
     settings = _settings()
-    report = run_tick(build(settings, _engine(settings)), SystemClock().now())
+    now = SystemClock().now()
+    target = now
+    if until is not None:
+        try:
+            target = datetime.fromisoformat(until)
+        except ValueError:
+            typer.echo(f"--until: not an ISO 8601 instant: {until!r}", err=True)
+            raise typer.Exit(2) from None
+        if target.tzinfo is None or target > now:
+            typer.echo("--until must be an instant with an offset, not in the future", err=True)
+            raise typer.Exit(2)
+    report = run_tick(build(settings, _engine(settings)), target)
     typer.echo(f"ticked {report.first_day or '-'} … {report.last_day or '-'}: {report.customers} customer-days, "
                f"{report.subscriptions} subscriptions, {len(report.documents)} documents")
 
