@@ -146,3 +146,16 @@ def test_payment_settles_an_invoice_only_when_fully_paid(svc: Services) -> None:
     assert partial["status"] == "issued" and partial["paid_amount"] == 50000
     settled = subs.pay(svc, at("2026-07-01T10:00:00"), number, 9774)
     assert settled["status"] == "paid" and settled["paid_amount"] == 59774
+
+
+def test_an_action_before_the_days_tick_does_the_due_work_first(svc: Services) -> None:
+    """The cycle starting 07-18 is billed at 10 seats even if +2 seats arrive before the scheduler runs."""
+    _customer_with_subscription(svc, at("2026-06-18T10:00:00"))
+    scheduler.tick(svc, at("2026-07-17T12:00:00"))
+    subs.change_quantity(svc, at("2026-07-18T08:00:00"), "s1", 12, at_renewal=False)  # no tick for 07-18 yet
+    scheduler.tick(svc, at("2026-07-18T09:00:00"))
+    with svc.uow() as uow:
+        docs = uow.documents.list()
+    assert [(line["kind"], line["quantity"], line["unit_amount"]) for line in docs[-1]["lines"]] == [
+        ("cycle", 10, 5434), ("add_quantity", 2, 5434)]  # 07-18…08-17 whole cycle for the added seats
+    assert len(docs) == 2

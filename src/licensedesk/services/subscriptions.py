@@ -15,7 +15,7 @@ from licensedesk.domain.ordering import OrderRequest, place_order
 from licensedesk.domain.subscription import ChargeLine, Status, Subscription
 
 from . import documents
-from .context import Services
+from .context import CatalogPrices, Services
 from .ports import UnitOfWork
 
 
@@ -55,6 +55,14 @@ def _get(uow: UnitOfWork, ref: str) -> Subscription:
     sub = uow.subscriptions.get(ref)
     if sub is None:
         raise NotFound(f"no subscription {ref}", f"サブスクリプション {ref} はありません", ref=ref)
+    return sub
+
+
+def _current(uow: UnitOfWork, ref: str, svc: Services, now: datetime) -> Subscription:
+    """Load ``ref`` with today's due work done first (the scheduler may not have reached today yet),
+    so an action never races the day's cycle invoice or renewal."""
+    sub = _get(uow, ref)
+    subs.run_due(sub, svc.when(now).today, svc.start_of, CatalogPrices(uow))
     return sub
 
 
@@ -103,7 +111,7 @@ def _billing(value: str) -> Billing:
 
 def change_quantity(svc: Services, now: datetime, ref: str, quantity: int, *, at_renewal: bool) -> Subscription:
     with svc.uow() as uow:
-        sub = _get(uow, ref)
+        sub = _current(uow, ref, svc, now)
         subs.change_quantity(sub, svc.when(now), quantity, at_renewal=at_renewal)
         persist(uow, sub, now, svc)
         uow.commit()
@@ -112,7 +120,7 @@ def change_quantity(svc: Services, now: datetime, ref: str, quantity: int, *, at
 
 def set_auto_renew(svc: Services, now: datetime, ref: str, enabled: bool) -> Subscription:
     with svc.uow() as uow:
-        sub = _get(uow, ref)
+        sub = _current(uow, ref, svc, now)
         subs.model_of(sub).set_auto_renew(sub, svc.when(now), enabled)
         persist(uow, sub, now, svc)
         uow.commit()
@@ -121,7 +129,7 @@ def set_auto_renew(svc: Services, now: datetime, ref: str, enabled: bool) -> Sub
 
 def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
     with svc.uow() as uow:
-        sub = _get(uow, ref)
+        sub = _current(uow, ref, svc, now)
         subs.model_of(sub).cancel(sub, svc.when(now))
         persist(uow, sub, now, svc)
         uow.commit()
@@ -130,7 +138,7 @@ def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
 
 def activate(svc: Services, now: datetime, ref: str) -> Subscription:
     with svc.uow() as uow:
-        sub = _get(uow, ref)
+        sub = _current(uow, ref, svc, now)
         activate_model = getattr(subs.model_of(sub), "activate", None)
         if activate_model is None:  # provisioning is immediate under this policy
             sub.require_status("activate", Status.PROVISIONING)
@@ -153,7 +161,7 @@ def pay(svc: Services, now: datetime, number: str, amount: int | None = None) ->
             for line in full["lines"]:
                 keys[line["subscription_ref"]].append(line["charge_key"])
             for ref, charge_keys in keys.items():
-                sub = _get(uow, ref)
+                sub = _current(uow, ref, svc, now)
                 hook = getattr(subs.model_of(sub), "paid", None)
                 if hook is not None:
                     hook(sub, when, charge_keys, svc.calendar)
