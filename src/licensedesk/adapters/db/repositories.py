@@ -219,6 +219,11 @@ class SubscriptionRepository:
     def all(self) -> list[Subscription]:
         return [self._from(r) for r in self.conn.execute(select(t.subscriptions).order_by(t.subscriptions.c.id))]
 
+    def next_due_day(self) -> date | None:
+        """The earliest day on which any subscription has work due (index on next_due)."""
+        value = self.conn.execute(select(func.min(t.subscriptions.c.next_due))).scalar()
+        return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+
     def customers_due(self, day: date) -> list[str]:
         """Customers with work due on or before ``day`` (uses the next_due index)."""
         rows = self.conn.execute(select(t.subscriptions.c.customer_ref).where(t.subscriptions.c.next_due <= day)
