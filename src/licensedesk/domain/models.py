@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import monthly, nce
+from . import monthly, nce, prepaid
 from .policy import BillingModel, Policy
 
 _MODELS: dict[BillingModel, ModuleType] = {
     BillingModel.CHARGE_CYCLE: nce,
     BillingModel.CALENDAR_MONTH: monthly,
+    BillingModel.PREPAID: prepaid,
 }
 
 
