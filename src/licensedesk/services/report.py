@@ -6,10 +6,12 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from licensedesk.domain import nce
+from licensedesk.domain import nce, prepaid
 from licensedesk.domain.dates import explain_dates
+from licensedesk.domain.policy import BillingModel
 from licensedesk.domain.subscription import Subscription
 
+from .actions import REPORT_SECTIONS
 from .context import Services
 from .scenario import Scenario
 
@@ -32,10 +34,25 @@ def subscription_view(sub: Subscription, scenario: Scenario) -> dict[str, Any]:
         "cancel_allowed_until": _instant(nce.cancel_allowed_until(sub), scenario),
         "unit_price": sub.unit_price,
         "optout_deadline": _day(nce.optout_deadline(sub)),
+        "reduction_deadline": _day(_reduction_deadline(sub)),
+        "renewal_invoice_date": _day(prepaid.renewal_issue_date(sub) if _is_prepaid(sub) else None),
+        "renewal_due_date": _day(prepaid.renewal_due_date(sub) if _is_prepaid(sub) else None),
+        "cancel_effective": _day(sub.cancel_effective),
         "delete_on": _day(sub.delete_on),
         "activation_due": _day(sub.activation_due),
         "policy_binding": sub.policy.binding,
     }
+
+
+def _is_prepaid(sub: Subscription) -> bool:
+    return sub.policy.billing_model is BillingModel.PREPAID and sub.term_end is not None
+
+
+def _reduction_deadline(sub: Subscription) -> date | None:
+    """The last day to ask for fewer seats or no renewal: TERM-REDUCE-1M, or the opt-out deadline."""
+    if _is_prepaid(sub):
+        return prepaid.reduction_deadline(sub)
+    return nce.optout_deadline(sub) if sub.policy.billing_model is BillingModel.CHARGE_CYCLE else None
 
 
 def _line_view(line: dict[str, Any], explain: bool) -> dict[str, Any]:
@@ -72,9 +89,13 @@ def build_report(svc: Services, scenario: Scenario, clock: datetime, rejections:
         documents = [document_view(d, explain) for d in uow.documents.list()]
         notices = [{"kind": n["kind"], "customer": n["customer_ref"], "subject": n["subject"],
                     "date": _day(n["on_date"]), "rule": n["rule"]} for n in uow.notices.list()]
+        extra: dict[str, Any] = {}
+        for section in REPORT_SECTIONS:
+            extra.update(section(uow, scenario))
     return {
         "format": 1, "name": scenario.name, "clock": _instant(clock, scenario),
         "subscriptions": subscriptions, "documents": documents, "notices": notices, "rejections": rejections,
+        **extra,
     }
 
 

@@ -8,29 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ACTIONS: dict[str, tuple[set[str], set[str]]] = {
-    # action: (required fields, optional fields)
-    "customer": ({"ref", "name", "entity", "country"}, {"segment", "corporate_number", "parent", "ownership_percent"}),
-    "tenant": ({"ref", "customer", "domain", "country"}, {"syndication"}),
-    "order": ({"ref", "tenant", "offer", "term", "billing", "quantity"},
-              {"policy", "auto_renew", "align_with", "align"}),
-    "pay": ({"invoice"}, {"amount"}),
-    "activate": ({"subscription"}, set()),
-    "change_quantity": ({"subscription", "quantity"}, {"at_renewal"}),
-    "set_auto_renew": ({"subscription", "enabled"}, set()),
-    "cancel": ({"subscription"}, set()),
-}
-# Which field of an action refers to which kind of thing created by an earlier step.
-REFERENCES: dict[str, dict[str, str]] = {
-    "customer": {"parent": "customer"},
-    "tenant": {"customer": "customer"},
-    "order": {"tenant": "tenant", "align_with": "subscription"},
-    "activate": {"subscription": "subscription"},
-    "change_quantity": {"subscription": "subscription"},
-    "set_auto_renew": {"subscription": "subscription"},
-    "cancel": {"subscription": "subscription"},
-}
-CREATES = {"customer": "customer", "tenant": "tenant", "order": "subscription"}
+from .actions import ACTIONS
 
 
 class ScenarioError(Exception):
@@ -132,7 +110,7 @@ def _steps(raw_steps: list[Any], start: datetime, zone: ZoneInfo) -> list[Step]:
         fields = raw[action]
         if not isinstance(fields, Mapping):
             raise ScenarioError(f"{where} '{action}': fields must be a mapping")
-        required, optional = ACTIONS[action]
+        required, optional = ACTIONS[action].required, ACTIONS[action].optional
         missing = sorted(required - set(fields))
         if missing:
             raise ScenarioError(f"{where} '{action}': field {missing[0]!r} is required")
@@ -145,10 +123,11 @@ def _steps(raw_steps: list[Any], start: datetime, zone: ZoneInfo) -> list[Step]:
 
 
 def _check_types(where: str, action: str, fields: Mapping[str, Any]) -> None:
-    for key in ("quantity", "amount"):
+    spec = ACTIONS[action]
+    for key in spec.integers:
         if key in fields and (isinstance(fields[key], bool) or not isinstance(fields[key], int)):
             raise ScenarioError(f"{where} '{action}': field {key!r} must be a whole number")
-    for key in ("enabled", "at_renewal", "auto_renew", "syndication"):
+    for key in spec.booleans:
         if key in fields and not isinstance(fields[key], bool):
             raise ScenarioError(f"{where} '{action}': field {key!r} must be true or false")
     if action == "order" and "align" in fields and fields["align"] != "calendar_month":
@@ -164,11 +143,12 @@ def _check_references(steps: list[Step]) -> None:
     """A ref that no step ever tries to create makes the file malformed (SCENARIOS.md)."""
     created: dict[str, set[str]] = {"customer": set(), "tenant": set(), "subscription": set()}
     for step in steps:
-        kind = CREATES.get(step.action)
+        kind = ACTIONS[step.action].creates if step.action in ACTIONS else None
         if kind:
-            created[kind].add(str(step.fields["ref"]))
+            created.setdefault(kind, set()).add(str(step.fields["ref"]))
     for step in steps:
-        for fld, kind in REFERENCES.get(step.action, {}).items():
-            if fld in step.fields and str(step.fields[fld]) not in created[kind]:
+        references = ACTIONS[step.action].references if step.action in ACTIONS else {}
+        for fld, kind in references.items():
+            if fld in step.fields and str(step.fields[fld]) not in created.get(kind, set()):
                 raise ScenarioError(f"step {step.number} '{step.action}': field {fld!r} names {kind} "
                                     f"{step.fields[fld]!r}, which no step creates")

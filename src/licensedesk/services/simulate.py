@@ -9,29 +9,17 @@ goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from licensedesk.domain.errors import DomainError
 
 from . import catalog as catalog_service
-from . import parties, scheduler
-from . import subscriptions as subscription_service
+from . import scheduler
+from .actions import ACTIONS, Run
 from .clock import SimulatedClock
 from .context import Services
 from .report import build_report, check_expectations
-from .scenario import CREATES, REFERENCES, Scenario, Step
-
-
-@dataclass
-class Run:
-    scenario: Scenario
-    svc: Services
-    clock: SimulatedClock
-    explain: bool = False
-    refused: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, ref) → rule ID of the refusal
-    created: set[tuple[str, str]] = field(default_factory=set)
-    rejections: list[dict[str, Any]] = field(default_factory=list)
+from .scenario import Scenario, Step
 
 
 def simulate(scenario: Scenario, make_services: Callable[[Scenario], Services], explain: bool = False
@@ -44,7 +32,7 @@ def simulate(scenario: Scenario, make_services: Callable[[Scenario], Services], 
     else:
         catalog_service.load_sample_catalog(svc)
     scheduler.tick(svc, clock.now())  # the scheduler has run up to the start day
-    run = Run(scenario, svc, clock, explain)
+    run = Run(svc, clock, scenario.policy, explain)
     for step in scenario.steps:
         if step.at is not None:
             advance(run, step.at)
@@ -69,22 +57,21 @@ def perform(run: Run, step: Step) -> None:
         code, message = blocked
         _reject(run, step, code, message)
         return
+    spec = ACTIONS[step.action]
     try:
-        HANDLERS[step.action](run, step.fields)
+        spec.handler(run, step.fields)
     except DomainError as err:
         _reject(run, step, err.code, err.message("en"), err.message("ja"), err.details)
-        kind = CREATES.get(step.action)
-        if kind:
-            run.refused[(kind, str(step.fields["ref"]))] = err.code
+        if spec.creates:
+            run.refused[(spec.creates, str(step.fields["ref"]))] = err.code
         return
-    kind = CREATES.get(step.action)
-    if kind:
-        run.created.add((kind, str(step.fields["ref"])))
+    if spec.creates:
+        run.created.add((spec.creates, str(step.fields["ref"])))
 
 
 def _blocked_by(run: Run, step: Step) -> tuple[str, str] | None:
     """A step naming something whose creation was refused is refused too, with the original rule ID."""
-    for fld, kind in REFERENCES.get(step.action, {}).items():
+    for fld, kind in ACTIONS[step.action].references.items():
         if fld not in step.fields:
             continue
         ref = str(step.fields[fld])
@@ -104,49 +91,3 @@ def _reject(run: Run, step: Step, code: str, message: str, message_ja: str | Non
     run.rejections.append(entry)
 
 
-def _invoice_number(run: Run, ref: Any) -> str:
-    with run.svc.uow() as uow:
-        docs = uow.documents.list()
-    if ref == "last":
-        invoices = [d for d in docs if d["kind"] == "invoice"]
-        if not invoices:
-            raise DomainError("there is no invoice to pay yet", "支払う請求書がまだありません")
-        return str(invoices[-1]["number"])
-    text = str(ref)
-    if text.startswith("documents[") and text.endswith("]"):
-        text = text[len("documents["):-1]
-    if text.isdigit():
-        index = int(text)
-        if index >= len(docs):
-            raise DomainError(f"there is no documents[{index}] yet", f"documents[{index}] はまだありません")
-        return str(docs[index]["number"])
-    return text
-
-
-def _pay(run: Run, f: dict[str, Any]) -> None:
-    number = _invoice_number(run, f["invoice"])
-    subscription_service.pay(run.svc, run.clock.now(), number, f.get("amount"))
-
-
-HANDLERS: dict[str, Callable[[Run, Any], Any]] = {
-    "customer": lambda run, f: parties.register_customer(
-        run.svc, run.clock.now(), ref=str(f["ref"]), name=str(f["name"]), entity=str(f["entity"]),
-        country=str(f["country"]), segment=str(f.get("segment", "commercial")),
-        corporate_number=None if f.get("corporate_number") is None else str(f["corporate_number"]),
-        parent=f.get("parent"), ownership_percent=f.get("ownership_percent")),
-    "tenant": lambda run, f: parties.register_tenant(
-        run.svc, run.clock.now(), ref=str(f["ref"]), customer=str(f["customer"]), domain=str(f["domain"]),
-        country=str(f["country"]), syndication=bool(f.get("syndication", False))),
-    "order": lambda run, f: subscription_service.order(
-        run.svc, run.clock.now(), ref=str(f["ref"]), tenant=str(f["tenant"]), offer=str(f["offer"]),
-        term=str(f["term"]), billing=str(f["billing"]), quantity=f["quantity"],
-        policy=f.get("policy") or run.scenario.policy, auto_renew=f.get("auto_renew"),
-        align_with=f.get("align_with"), align_calendar_month=f.get("align") == "calendar_month"),
-    "pay": _pay,
-    "activate": lambda run, f: subscription_service.activate(run.svc, run.clock.now(), str(f["subscription"])),
-    "change_quantity": lambda run, f: subscription_service.change_quantity(
-        run.svc, run.clock.now(), str(f["subscription"]), f["quantity"], at_renewal=bool(f.get("at_renewal"))),
-    "set_auto_renew": lambda run, f: subscription_service.set_auto_renew(
-        run.svc, run.clock.now(), str(f["subscription"]), bool(f["enabled"])),
-    "cancel": lambda run, f: subscription_service.cancel(run.svc, run.clock.now(), str(f["subscription"])),
-}

@@ -1,0 +1,92 @@
+"""The actions of SCENARIOS.md format 1: customers, tenants, orders, payments and subscription changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from licensedesk.domain.errors import DomainError
+from licensedesk.services import parties
+from licensedesk.services import subscriptions as subscription_service
+
+from .base import Run, action
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _customer(run: Run, f: Mapping[str, Any]) -> None:
+    parties.register_customer(
+        run.svc, run.clock.now(), ref=str(f["ref"]), name=str(f["name"]), entity=str(f["entity"]),
+        country=str(f["country"]), segment=str(f.get("segment", "commercial")),
+        corporate_number=_text(f.get("corporate_number")), parent=_text(f.get("parent")),
+        ownership_percent=f.get("ownership_percent"))
+
+
+def _tenant(run: Run, f: Mapping[str, Any]) -> None:
+    parties.register_tenant(run.svc, run.clock.now(), ref=str(f["ref"]), customer=str(f["customer"]),
+                            domain=str(f["domain"]), country=str(f["country"]),
+                            syndication=bool(f.get("syndication", False)))
+
+
+def _order(run: Run, f: Mapping[str, Any]) -> None:
+    subscription_service.order(
+        run.svc, run.clock.now(), ref=str(f["ref"]), tenant=str(f["tenant"]), offer=str(f["offer"]),
+        term=str(f["term"]), billing=str(f["billing"]), quantity=f["quantity"],
+        policy=_text(f.get("policy")) or run.default_policy, auto_renew=f.get("auto_renew"),
+        align_with=_text(f.get("align_with")), align_calendar_month=f.get("align") == "calendar_month")
+
+
+def invoice_number(run: Run, ref: Any) -> str:
+    """``last`` (the latest invoice), ``documents[i]`` / ``i`` (issue order), or a document number."""
+    with run.svc.uow() as uow:
+        docs = uow.documents.list()
+    if ref == "last":
+        invoices = [d for d in docs if d["kind"] == "invoice"]
+        if not invoices:
+            raise DomainError("there is no invoice to pay yet", "支払う請求書がまだありません")
+        return str(invoices[-1]["number"])
+    text = str(ref)
+    if text.startswith("documents[") and text.endswith("]"):
+        text = text[len("documents["):-1]
+    if text.isdigit():
+        index = int(text)
+        if index >= len(docs):
+            raise DomainError(f"there is no documents[{index}] yet", f"documents[{index}] はまだありません")
+        return str(docs[index]["number"])
+    return text
+
+
+def _pay(run: Run, f: Mapping[str, Any]) -> None:
+    subscription_service.pay(run.svc, run.clock.now(), invoice_number(run, f["invoice"]), f.get("amount"))
+
+
+def _sub(f: Mapping[str, Any]) -> str:
+    return str(f["subscription"])
+
+
+SUBSCRIPTION = {"subscription": "subscription"}
+
+ACTIONS = [
+    action("customer", "ref name entity country", "segment corporate_number parent ownership_percent", _customer,
+           references={"parent": "customer"}, creates="customer"),
+    action("tenant", "ref customer domain country", "syndication", _tenant,
+           references={"customer": "customer"}, creates="tenant", booleans="syndication"),
+    action("order", "ref tenant offer term billing quantity", "policy auto_renew align_with align", _order,
+           references={"tenant": "tenant", "align_with": "subscription"}, creates="subscription",
+           integers="quantity", booleans="auto_renew"),
+    action("pay", "invoice", "amount", _pay, integers="amount"),
+    action("activate", "subscription", "",
+           lambda run, f: subscription_service.activate(run.svc, run.clock.now(), _sub(f)),
+           references=SUBSCRIPTION),
+    action("change_quantity", "subscription quantity", "at_renewal",
+           lambda run, f: subscription_service.change_quantity(run.svc, run.clock.now(), _sub(f), f["quantity"],
+                                                               at_renewal=bool(f.get("at_renewal"))),
+           references=SUBSCRIPTION, integers="quantity", booleans="at_renewal"),
+    action("set_auto_renew", "subscription enabled", "",
+           lambda run, f: subscription_service.set_auto_renew(run.svc, run.clock.now(), _sub(f), bool(f["enabled"])),
+           references=SUBSCRIPTION, booleans="enabled"),
+    action("cancel", "subscription", "",
+           lambda run, f: subscription_service.cancel(run.svc, run.clock.now(), _sub(f)), references=SUBSCRIPTION),
+]
