@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.adapters.db.engine import create_engine, upgrade
-from licensedesk.adapters.db.tables import metadata
+from licensedesk.adapters.db.schema import metadata
 from licensedesk.bootstrap import uow_factory
 from licensedesk.domain.errors import RuleViolation
 from licensedesk.services import catalog, parties, scheduler

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import StaticPool
 
-from .tables import metadata
+from .schema import metadata
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:

@@ -1,0 +1,14 @@
+"""The whole schema: the core tables plus every capability's tables, on one MetaData.
+
+Migrations (Alembic ``env.py``) and ``create_schema`` read ``metadata`` from here, so a capability's
+tables module only has to be imported below.
+"""
+
+from __future__ import annotations
+
+from . import tables
+from .tables import metadata
+
+TABLE_MODULES = (tables,)
+
+__all__ = ["TABLE_MODULES", "metadata"]
