@@ -50,7 +50,7 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg = alembic_config(engine.url.render_as_string(hide_password=False))
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")  # capabilities may add independent migration branches
 
 
 def create_schema(engine: Engine) -> None:
