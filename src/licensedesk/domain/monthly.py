@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from .calendar import ONE_DAY, Billing, Period, add_months, month_end, months_between
+from .calendar import ONE_DAY, Period, add_months, month_end, months_between
 from .errors import InvalidInput
 from .explain import Explanation, because
 from .money import prorate
-from .subscription import LineKind, PriceBook, Status, Subscription, When
+from .subscription import LineKind, PriceBook, Status, Subscription, When, refuse_billing_change
 
 
 # ------------------------------------------------------------------ dates
@@ -193,14 +193,6 @@ def cancel(sub: Subscription, when: When) -> None:
                effective=sub.cancel_effective, min_term_end=minimum, early_termination=early)
 
 
-def change_billing(sub: Subscription, when: When, billing: Billing) -> None:
-    """TERM-NO-FREQ-CHANGE: the billing frequency never changes mid-term."""
-    raise sub.refuse("TERM-NO-FREQ-CHANGE",
-                     f"the billing frequency cannot change mid-term ({sub.billing.value} → {billing.value})",
-                     f"契約途中で支払いプランは変更できません（{sub.billing.value} → {billing.value}）",
-                     billing=sub.billing.value, requested=billing.value)
-
-
 # ----------------------------------------------------------------- the tick
 def due(sub: Subscription) -> Iterator[tuple[date, str]]:
     """Everything still to happen; items of one day run in the order given (stop or renew, then the month)."""
@@ -281,3 +273,6 @@ def renew(sub: Subscription, when: When, prices: PriceBook) -> None:
         day = when.today.isoformat()
         _accrue(sub, "TERM-RENEW-AUTO", old_price, -old_quantity, rest, f"renew-credit:{day}", term="previous")
         _accrue(sub, "TERM-RENEW-AUTO", sub.unit_price, sub.quantity, rest, f"renew-charge:{day}", term="new")
+
+
+change_billing = refuse_billing_change  # TERM-NO-FREQ-CHANGE: never mid-term under this preset

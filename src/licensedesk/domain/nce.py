@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from .calendar import ONE_DAY, Billing, Period, add_months, months_between
+from .calendar import ONE_DAY, Billing, Period, Term, add_months, months_between
 from .errors import InvalidInput
 from .explain import because
 from .money import prorate, scale
+from .policy import BillingChange
 from .subscription import (
     LineKind,
     PriceBook,
@@ -126,6 +127,7 @@ def _remove_seats(sub: Subscription, when: When, removed: int) -> None:
             removable=removable, requested=removed,
             windows=[{"quantity": a.remaining, "allowed_until": (a.at + timedelta(hours=hours)).isoformat()}
                      for a in open_additions],
+            now=when.instant.isoformat(),
         )
     left = removed
     for addition in sorted(open_additions, key=lambda a: a.at, reverse=True):  # last in, first out
@@ -164,6 +166,7 @@ def cancel(sub: Subscription, when: When) -> None:
     sub.require_status("cancel", Status.ACTIVE, Status.SUSPENDED)
     until = cancel_allowed_until(sub)
     if until is None or when.instant > until:
+        until = until.astimezone(when.instant.tzinfo) if until else None
         raise sub.refuse(
             "NCE-CANCEL-168H",
             f"the cancellation window closed at {until.isoformat() if until else '—'}; the subscription can "
@@ -225,10 +228,42 @@ def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
     sub.record("next_term_quantity_set", when, "TERM-RENEW-OPTOUT-30D", quantity=quantity)
 
 
+def change_billing(sub: Subscription, when: When, billing: Billing) -> None:
+    """Billing frequency mid-term: only P3Y monthly ↔ annual, from the next cycle (else TERM-NO-FREQ-CHANGE)."""
+    sub.require_status("change the billing of", Status.ACTIVE)
+    allowed = (sub.policy.billing_change_midterm is BillingChange.P3Y_MONTHLY_ANNUAL_NEXT_CYCLE
+               and sub.term is Term.P3Y and {sub.billing, billing} == {Billing.MONTHLY, Billing.ANNUAL})
+    next_start = sub.nominal_cycle(when.today).end + ONE_DAY
+    if not allowed or sub.term_end is None or next_start > sub.term_end:
+        raise sub.refuse(
+            "TERM-NO-FREQ-CHANGE",
+            f"the billing frequency cannot change mid-term ({sub.term.value} {sub.billing.value} → {billing.value});"
+            " only a P3Y term can switch between monthly and annual, from its next cycle",
+            f"契約途中で支払い頻度は変更できません（{sub.term.value} {sub.billing.value} → {billing.value}）。"
+            "3年契約の月払い・年払いの切り替えのみ、次の請求期間から可能です",
+            billing=sub.billing.value, requested=billing.value)
+    sub.pending_billing, sub.pending_billing_from = billing, next_start
+    sub.record("billing_change_scheduled", when, "TERM-NO-FREQ-CHANGE", billing=billing.value, effective=next_start)
+
+
+def _switch_billing(sub: Subscription, when: When, prices: PriceBook) -> None:
+    assert sub.pending_billing is not None and sub.term_start is not None
+    previous = sub.billing
+    sub.billing, sub.cycle_anchor = sub.pending_billing, when.today
+    sub.pending_billing = sub.pending_billing_from = None
+    sub.unit_price = prices.unit_price(sub.offer, sub.term, sub.billing, sub.term_start)  # the term's locked price
+    sub.record("billing_changed", when, "TERM-NO-FREQ-CHANGE", previous=previous.value, billing=sub.billing.value,
+               unit_price=sub.unit_price)
+    charge_cycle(sub, when.today, LineKind.CYCLE)
+
+
 def due(sub: Subscription) -> Iterator[tuple[date, str]]:
     if sub.status is Status.ACTIVE and sub.term_start and sub.term_end:
-        k = 1
-        while (start := add_months(sub.term_start, k * sub.cycle_months)) <= sub.term_end:
+        anchor, k = sub.cycle_anchor or sub.term_start, 1
+        while (start := add_months(anchor, k * sub.cycle_months)) <= sub.term_end:
+            if sub.pending_billing_from is not None and start >= sub.pending_billing_from:
+                yield sub.pending_billing_from, "billing_change"
+                break
             yield start, "cycle"
             k += 1
         yield sub.term_end + ONE_DAY, "term_end"
@@ -244,6 +279,8 @@ def due(sub: Subscription) -> Iterator[tuple[date, str]]:
 def run(sub: Subscription, when: When, what: str, prices: PriceBook) -> None:
     if what == "cycle" and sub.status is Status.ACTIVE:
         charge_cycle(sub, when.today, LineKind.CYCLE)
+    elif what == "billing_change" and sub.status is Status.ACTIVE:
+        _switch_billing(sub, when, prices)
     elif what == "term_end" and sub.status is Status.ACTIVE:
         if sub.auto_renew:
             renew(sub, when, prices)

@@ -21,7 +21,7 @@ from .calendar import ONE_DAY, BusinessCalendar, Period, add_months, term_end
 from .errors import InvalidInput
 from .explain import because
 from .money import scale
-from .subscription import LineKind, PriceBook, ReductionRequest, Status, Subscription, When
+from .subscription import LineKind, PriceBook, ReductionRequest, Status, Subscription, When, refuse_billing_change
 
 NEW_KEY = "new"
 ADD_PREFIX = "add:"
@@ -373,3 +373,5 @@ _RUNS: dict[str, Callable[[Subscription, When, PriceBook], None]] = {
     "term_end": _term_end,
 }
 
+
+change_billing = refuse_billing_change  # TERM-NO-FREQ-CHANGE: never mid-term under this preset

@@ -139,6 +139,9 @@ class Subscription:
     term_number: int = 1
     first_term_end: date | None = None  # co-termed first term (COTERM)
     in_trial: bool = False  # ORD-TRIAL phase: the trial module rules until conversion
+    cycle_anchor: date | None = None  # cycles count from here after a billing change (else the term start)
+    pending_billing: Billing | None = None  # a billing change waiting for the next cycle start
+    pending_billing_from: date | None = None
     next_term_quantity: int | None = None
     auto_renew_reason: str | None = None
     price_locked_until: date | None = None
@@ -178,8 +181,9 @@ class Subscription:
 
     def nominal_cycle(self, d: date) -> Period:
         """The full-length charge cycle containing ``d`` (the proration base, even when the term cuts it)."""
-        assert self.term_start is not None
-        return cycle_containing(self.term_start, self.cycle_months, d)
+        anchor = self.cycle_anchor or self.term_start
+        assert anchor is not None
+        return cycle_containing(anchor, self.cycle_months, d)
 
     def billed_cycle(self, d: date) -> Period:
         """The charge cycle containing ``d`` as billed: cut at the term end for a co-termed first term."""
@@ -190,6 +194,7 @@ class Subscription:
     def start_term(self, when: When, start: date, months: int, end: date | None = None) -> None:
         self.term_start = start
         self.term_end = end or term_end(start, months)
+        self.cycle_anchor = None
         self.term_began_at = when.instant
         lock = self.policy.price_lock_months
         self.price_locked_until = self.term_end if lock is None else add_months(start, lock) - ONE_DAY
@@ -266,6 +271,14 @@ class Subscription:
         return RuleViolation(code, en, ja, {"subscription": self.ref, **details})
 
 
+def refuse_billing_change(sub: Subscription, when: When, billing: Billing) -> None:
+    """TERM-NO-FREQ-CHANGE for presets whose billing frequency never changes mid-term."""
+    raise sub.refuse("TERM-NO-FREQ-CHANGE",
+                     f"the billing frequency cannot change mid-term ({sub.billing.value} → {billing.value})",
+                     f"契約途中で支払い頻度は変更できません（{sub.billing.value} → {billing.value}）",
+                     billing=sub.billing.value, requested=billing.value)
+
+
 def because_price(rule: str, price: int, days: int, cycle_days: int, unit: int, **inputs: Any) -> Explanation:
     return because(
         rule,
@@ -279,6 +292,7 @@ class _Model(Protocol):
     def place(self, sub: Subscription, when: When, coterm_end: date | None) -> None: ...
     def change_quantity(self, sub: Subscription, when: When, quantity: int) -> None: ...
     def schedule_quantity(self, sub: Subscription, when: When, quantity: int) -> None: ...
+    def change_billing(self, sub: Subscription, when: When, billing: Billing) -> None: ...
     def set_auto_renew(self, sub: Subscription, when: When, enabled: bool) -> None: ...
     def cancel(self, sub: Subscription, when: When) -> None: ...
     def due(self, sub: Subscription) -> Iterator[tuple[date, str]]: ...

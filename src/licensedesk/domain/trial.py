@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from .calendar import ONE_DAY
+from .calendar import ONE_DAY, Billing
 from .errors import DomainError, RuleViolation
 from .subscription import PriceBook, Status, Subscription, When
 
@@ -50,6 +50,10 @@ def change_quantity(sub: Subscription, when: When, quantity: int) -> None:
 
 def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
     raise _refuse_change(sub)
+
+
+def change_billing(sub: Subscription, when: When, billing: Billing) -> None:
+    raise sub.refuse(RULE, "a trial has no billing plan until it converts", "試用版には変換まで支払いプランがありません")
 
 
 def set_auto_renew(sub: Subscription, when: When, enabled: bool) -> None:

@@ -27,7 +27,8 @@ class Services:
 
     def when(self, instant: datetime) -> When:
         """The domain's view of an instant: itself and the local calendar date."""
-        return When(instant, instant.astimezone(self.zone).date())
+        local = instant.astimezone(self.zone)
+        return When(local, local.date())
 
     def start_of(self, day: date) -> datetime:
         """00:00 of ``day`` in the reseller's time zone (POLICIES.md §0, start of day)."""

@@ -127,6 +127,15 @@ def set_auto_renew(svc: Services, now: datetime, ref: str, enabled: bool) -> Sub
         return sub
 
 
+def change_billing(svc: Services, now: datetime, ref: str, billing: str) -> Subscription:
+    with svc.uow() as uow:
+        sub = _current(uow, ref, svc, now)
+        subs.model_of(sub).change_billing(sub, svc.when(now), _billing(billing))
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
 def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
     with svc.uow() as uow:
         sub = _current(uow, ref, svc, now)

@@ -142,7 +142,7 @@ _SCALARS = (
     "customer_name", "unit_price", "quantity", "auto_renew", "auto_renew_reason", "term_start", "term_end",
     "term_began_at", "term_number", "first_term_end", "next_term_quantity", "price_locked_until", "status_since",
     "cancel_effective", "delete_on", "activation_due", "renewal_invoice_key", "renewal_paid", "renewal_price",
-    "processed_through", "next_due", "in_trial",
+    "processed_through", "next_due", "in_trial", "cycle_anchor", "pending_billing_from",
 )
 
 
@@ -176,6 +176,7 @@ class SubscriptionRepository:
     def _values(self, sub: Subscription) -> dict[str, Any]:
         values = {name: getattr(sub, name) for name in _SCALARS}
         values.update(status=sub.status.value, term=sub.term.value, billing=sub.billing.value, offer=sub.offer,
+                      pending_billing=sub.pending_billing.value if sub.pending_billing else None,
                       policy_digest=self.policies.ensure(sub.policy), state=_state(sub))
         return values
 
@@ -204,6 +205,7 @@ class SubscriptionRepository:
         )
         for name in _SCALARS:
             setattr(sub, name, getattr(row, name))
+        sub.pending_billing = Billing(row.pending_billing) if row.pending_billing else None
         _restore_state(sub, row.state)
         return sub
 

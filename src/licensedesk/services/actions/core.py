@@ -87,6 +87,9 @@ ACTIONS = [
     action("set_auto_renew", "subscription enabled", "",
            lambda run, f: subscription_service.set_auto_renew(run.svc, run.clock.now(), _sub(f), bool(f["enabled"])),
            references=SUBSCRIPTION, booleans="enabled"),
+    action("change_billing", "subscription billing", "",
+           lambda run, f: subscription_service.change_billing(run.svc, run.clock.now(), _sub(f), str(f["billing"])),
+           references=SUBSCRIPTION),
     action("cancel", "subscription", "",
            lambda run, f: subscription_service.cancel(run.svc, run.clock.now(), _sub(f)), references=SUBSCRIPTION),
 ]
