@@ -257,8 +257,24 @@ def _switch_billing(sub: Subscription, when: When, prices: PriceBook) -> None:
     charge_cycle(sub, when.today, LineKind.CYCLE)
 
 
+def suspend(sub: Subscription, when: When) -> None:
+    """SUB-SUSPEND: users lose access, billing continues, auto-renew goes off (Partner Center lifecycle)."""
+    sub.require_status("suspend", Status.ACTIVE)
+    sub.auto_renew, sub.auto_renew_reason, sub.next_term_quantity = False, "suspended", None
+    sub.move_to(Status.SUSPENDED, when, "SUB-SUSPEND")
+
+
+def reactivate(sub: Subscription, when: When) -> None:
+    """Back to active before the term end; auto-renew stays off until someone turns it on."""
+    sub.require_status("reactivate", Status.SUSPENDED)
+    sub.move_to(Status.ACTIVE, when, "SUB-SUSPEND")
+
+
+BILLED = (Status.ACTIVE, Status.SUSPENDED)  # a suspended subscription is still billed
+
+
 def due(sub: Subscription) -> Iterator[tuple[date, str]]:
-    if sub.status is Status.ACTIVE and sub.term_start and sub.term_end:
+    if sub.status in BILLED and sub.term_start and sub.term_end:
         anchor, k = sub.cycle_anchor or sub.term_start, 1
         while (start := add_months(anchor, k * sub.cycle_months)) <= sub.term_end:
             if sub.pending_billing_from is not None and start >= sub.pending_billing_from:
@@ -277,10 +293,12 @@ def due(sub: Subscription) -> Iterator[tuple[date, str]]:
 
 
 def run(sub: Subscription, when: When, what: str, prices: PriceBook) -> None:
-    if what == "cycle" and sub.status is Status.ACTIVE:
+    if what == "cycle" and sub.status in BILLED:
         charge_cycle(sub, when.today, LineKind.CYCLE)
-    elif what == "billing_change" and sub.status is Status.ACTIVE:
+    elif what == "billing_change" and sub.status in BILLED:
         _switch_billing(sub, when, prices)
+    elif what == "term_end" and sub.status is Status.SUSPENDED:
+        sub.disable_at_term_end(when)
     elif what == "term_end" and sub.status is Status.ACTIVE:
         if sub.auto_renew:
             renew(sub, when, prices)

@@ -76,6 +76,7 @@ RULES: dict[str, str] = {
     "SUP-REPLY-2BD": "Inquiries are accepted 24 h and answered within 2 business days.",
     "SUP-HOURS": "Support hours are weekdays 9:00–17:00 or 24 × 365 depending on the contract.",
     "NCE-REDUCE-168H": "(MCA) A mid-term seat decrease is allowed only within 168 h of adding those seats (POLICIES.md §2).",
+    "SUB-SUSPEND": "(Partner Center lifecycle) A suspended subscription is still billed, does not auto-renew, and is disabled at its term end unless reactivated.",
 }
 
 

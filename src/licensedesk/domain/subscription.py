@@ -247,6 +247,13 @@ class Subscription:
         self.notify("expired", when.today, rule, term_end=self.term_end.isoformat(),
                     disabled_on=(when.today + timedelta(days=self.policy.expired_days)).isoformat())
 
+    def disable_at_term_end(self, when: When) -> None:
+        """A subscription still suspended at its term end goes straight to Disabled (admins only)."""
+        self.move_to(Status.DISABLED, when, "SUB-SUSPEND", term_end=self.term_end)
+        self.delete_on = when.today + timedelta(days=self.policy.expired_days + self.policy.disabled_days)
+        self.notify("expired", when.today, "SUB-SUSPEND", term_end=str(self.term_end),
+                    delete_on=self.delete_on.isoformat())
+
     def stop_lifecycle_due(self) -> Iterator[tuple[date, str]]:
         """Dates of the after-end lifecycle (expired → disabled → deleted, cancelled → deleted)."""
         if self.status is Status.EXPIRED and self.status_since is not None:

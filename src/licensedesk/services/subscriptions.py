@@ -136,6 +136,27 @@ def change_billing(svc: Services, now: datetime, ref: str, billing: str) -> Subs
         return sub
 
 
+def suspend(svc: Services, now: datetime, ref: str) -> Subscription:
+    return _lifecycle(svc, now, ref, "suspend")
+
+
+def reactivate(svc: Services, now: datetime, ref: str) -> Subscription:
+    return _lifecycle(svc, now, ref, "reactivate")
+
+
+def _lifecycle(svc: Services, now: datetime, ref: str, action: str) -> Subscription:
+    with svc.uow() as uow:
+        sub = _current(uow, ref, svc, now)
+        step = getattr(subs.model_of(sub), action, None)
+        if step is None:
+            raise InvalidInput(f"{sub.policy.name} subscriptions cannot be {action}ed here",
+                               f"{sub.policy.name} のサブスクリプションはこの操作に対応していません", code="SUB-STATUS")
+        step(sub, svc.when(now))
+        persist(uow, sub, now, svc)
+        uow.commit()
+        return sub
+
+
 def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
     with svc.uow() as uow:
         sub = _current(uow, ref, svc, now)

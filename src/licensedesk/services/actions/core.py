@@ -90,6 +90,11 @@ ACTIONS = [
     action("change_billing", "subscription billing", "",
            lambda run, f: subscription_service.change_billing(run.svc, run.clock.now(), _sub(f), str(f["billing"])),
            references=SUBSCRIPTION),
+    action("suspend", "subscription", "",
+           lambda run, f: subscription_service.suspend(run.svc, run.clock.now(), _sub(f)), references=SUBSCRIPTION),
+    action("reactivate", "subscription", "",
+           lambda run, f: subscription_service.reactivate(run.svc, run.clock.now(), _sub(f)),
+           references=SUBSCRIPTION),
     action("cancel", "subscription", "",
            lambda run, f: subscription_service.cancel(run.svc, run.clock.now(), _sub(f)), references=SUBSCRIPTION),
 ]
