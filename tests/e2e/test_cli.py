@@ -85,3 +85,21 @@ def test_help_lists_the_commands() -> None:
     assert done.returncode == 0
     for command in ("simulate", "db", "serve", "tick", "demo"):
         assert command in done.stdout
+
+
+def test_subscription_commands_order_change_and_refuse_with_the_rule(tmp_path: Path) -> None:
+    env = {"LICENSEDESK_DATABASE_URL": f"sqlite+pysqlite:///{tmp_path / 'subs.sqlite3'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("demo", "load", env=env).returncode == 0
+    ordered = run("subscription", "order", "NEW-1", "acme-tenant", "M365-E3", "--quantity", "3", env=env)
+    assert ordered.returncode == 0, ordered.stderr
+    assert json.loads(ordered.stdout)["status"] == "active"
+    more = run("subscription", "change-quantity", "NEW-1", "5", env=env)
+    assert json.loads(more.stdout)["quantity"] == 5
+    shown = json.loads(run("subscription", "show", "NEW-1", env=env).stdout)
+    assert shown["explain"]["cancel_allowed_until"]["rule"] == "NCE-CANCEL-168H"
+    assert [e["rule"] for e in shown["events"]][:1] == ["ORD-ADD-PRODUCT"]
+    late = run("subscription", "cancel", "ACME-E3", env=env)  # ordered 40 days ago by the demo
+    assert late.returncode == 1 and "NCE-CANCEL-168H" in late.stderr
+    listed = run("subscription", "list", env=env)
+    assert "NEW-1" in listed.stdout and "ACME-E3" in listed.stdout

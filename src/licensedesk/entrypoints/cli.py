@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +12,9 @@ import typer
 import yaml
 
 from licensedesk.domain.errors import DomainError
+
+from . import cli_common as common
+from . import cli_subscriptions
 
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
                   add_completion=False)
@@ -21,31 +24,12 @@ catalog_app = typer.Typer(help="Catalog and prices", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(cli_subscriptions.app, name="subscription")
 
 
-def _settings() -> Any:
-    from licensedesk.config import Settings
-
-    try:
-        return Settings()
-    except ValueError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _engine(settings: Any) -> Any:
-    from licensedesk.adapters.db.engine import create_engine
-
-    path = settings.sqlite_path()
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(settings.database_url)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+_settings = common.settings
+_engine = common.engine
+_json_default = common.json_default
 
 
 @app.command()
