@@ -6,13 +6,15 @@ Each handler: load → call the domain → persist what the domain recorded → 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from licensedesk.domain import subscription as subs
 from licensedesk.domain.calendar import Billing, Term
 from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.ordering import OrderRequest, place_order
-from licensedesk.domain.subscription import ChargeLine, Status, Subscription
+from licensedesk.domain.subscription import ChargeLine, Status, Subscription, When
 
 from . import documents
 from .context import CatalogPrices, Services
@@ -109,92 +111,84 @@ def _billing(value: str) -> Billing:
                            f"請求サイクル {value!r} は不明です", code="INVALID-BILLING") from None
 
 
-def change_quantity(svc: Services, now: datetime, ref: str, quantity: int, *, at_renewal: bool) -> Subscription:
+def _act(svc: Services, now: datetime, ref: str, act: Callable[[Subscription, When], None]) -> Subscription:
+    """The shape of every change: load (with today's due work done), let the domain act, persist, commit."""
     with svc.uow() as uow:
         sub = _current(uow, ref, svc, now)
-        subs.change_quantity(sub, svc.when(now), quantity, at_renewal=at_renewal)
+        act(sub, svc.when(now))
         persist(uow, sub, now, svc)
         uow.commit()
         return sub
+
+
+def change_quantity(svc: Services, now: datetime, ref: str, quantity: int, *, at_renewal: bool) -> Subscription:
+    return _act(svc, now, ref, lambda sub, when: subs.change_quantity(sub, when, quantity, at_renewal=at_renewal))
 
 
 def set_auto_renew(svc: Services, now: datetime, ref: str, enabled: bool) -> Subscription:
-    with svc.uow() as uow:
-        sub = _current(uow, ref, svc, now)
-        subs.model_of(sub).set_auto_renew(sub, svc.when(now), enabled)
-        persist(uow, sub, now, svc)
-        uow.commit()
-        return sub
+    return _act(svc, now, ref, lambda sub, when: subs.model_of(sub).set_auto_renew(sub, when, enabled))
 
 
 def change_billing(svc: Services, now: datetime, ref: str, billing: str) -> Subscription:
-    with svc.uow() as uow:
-        sub = _current(uow, ref, svc, now)
-        subs.model_of(sub).change_billing(sub, svc.when(now), _billing(billing))
-        persist(uow, sub, now, svc)
-        uow.commit()
-        return sub
-
-
-def suspend(svc: Services, now: datetime, ref: str) -> Subscription:
-    return _lifecycle(svc, now, ref, "suspend")
-
-
-def reactivate(svc: Services, now: datetime, ref: str) -> Subscription:
-    return _lifecycle(svc, now, ref, "reactivate")
-
-
-def _lifecycle(svc: Services, now: datetime, ref: str, action: str) -> Subscription:
-    with svc.uow() as uow:
-        sub = _current(uow, ref, svc, now)
-        step = getattr(subs.model_of(sub), action, None)
-        if step is None:
-            raise InvalidInput(f"{sub.policy.name} subscriptions cannot be {action}ed here",
-                               f"{sub.policy.name} のサブスクリプションはこの操作に対応していません", code="SUB-STATUS")
-        step(sub, svc.when(now))
-        persist(uow, sub, now, svc)
-        uow.commit()
-        return sub
+    frequency = _billing(billing)
+    return _act(svc, now, ref, lambda sub, when: subs.model_of(sub).change_billing(sub, when, frequency))
 
 
 def cancel(svc: Services, now: datetime, ref: str) -> Subscription:
-    with svc.uow() as uow:
-        sub = _current(uow, ref, svc, now)
-        subs.model_of(sub).cancel(sub, svc.when(now))
-        persist(uow, sub, now, svc)
-        uow.commit()
-        return sub
+    return _act(svc, now, ref, lambda sub, when: subs.model_of(sub).cancel(sub, when))
+
+
+def suspend(svc: Services, now: datetime, ref: str) -> Subscription:
+    return _act(svc, now, ref, lambda sub, when: _optional_step(sub, "suspend")(sub, when))
+
+
+def reactivate(svc: Services, now: datetime, ref: str) -> Subscription:
+    return _act(svc, now, ref, lambda sub, when: _optional_step(sub, "reactivate")(sub, when))
 
 
 def activate(svc: Services, now: datetime, ref: str) -> Subscription:
-    with svc.uow() as uow:
-        sub = _current(uow, ref, svc, now)
-        activate_model = getattr(subs.model_of(sub), "activate", None)
-        if activate_model is None:  # provisioning is immediate under this policy
+    """Provisioning done (annual-prepaid); elsewhere provisioning is immediate, so it is refused."""
+    def act(sub: Subscription, when: When) -> None:
+        step = getattr(subs.model_of(sub), "activate", None)
+        if step is None:  # provisioning is immediate here, so the status check refuses
             sub.require_status("activate", Status.PROVISIONING)
-            raise AssertionError("unreachable: no policy without activation leaves a subscription provisioning")
-        activate_model(sub, svc.when(now), svc.calendar)
-        persist(uow, sub, now, svc)
-        uow.commit()
-        return sub
+            return
+        step(sub, when, svc.calendar)
+
+    return _act(svc, now, ref, act)
+
+
+def _optional_step(sub: Subscription, action: str) -> Callable[[Subscription, When], None]:
+    step = getattr(subs.model_of(sub), action, None)
+    if step is None:
+        raise InvalidInput(f"{sub.policy.name} subscriptions cannot be {action}d here",
+                           f"{sub.policy.name} のサブスクリプションはこの操作に対応していません", code="SUB-STATUS")
+    return step  # type: ignore[no-any-return]
 
 
 def pay(svc: Services, now: datetime, number: str, amount: int | None = None) -> dict[str, object]:
     """Record a payment; a document that becomes paid tells its subscriptions (annual-prepaid activation)."""
-    when = svc.when(now)
     with svc.uow() as uow:
-        doc = documents.record_payment(uow, number, amount, now)
-        if doc["status"] == "paid":
-            full = uow.documents.get(number)
-            assert full is not None
-            keys: dict[str, list[str]] = defaultdict(list)
-            for line in full["lines"]:
-                keys[line["subscription_ref"]].append(line["charge_key"])
-            for ref, charge_keys in keys.items():
-                sub = _current(uow, ref, svc, now)
-                hook = getattr(subs.model_of(sub), "paid", None)
-                if hook is not None:
-                    hook(sub, when, charge_keys, svc.calendar)
-                    persist(uow, sub, now, svc)
+        doc = apply_payment(uow, svc, now, number, amount)
         uow.commit()
         return doc
+
+
+def apply_payment(uow: UnitOfWork, svc: Services, now: datetime, number: str, amount: int | None,
+                  reference: str | None = None) -> dict[str, Any]:
+    """``pay`` inside the caller's unit of work (bank deposits, credit balances use the same path)."""
+    when = svc.when(now)
+    doc = documents.record_payment(uow, number, amount, now, reference)
+    if doc["status"] == "paid" and doc["applied"]:
+        full = uow.documents.get(number)
+        assert full is not None
+        keys: dict[str, list[str]] = defaultdict(list)
+        for line in full["lines"]:
+            keys[line["subscription_ref"]].append(line["charge_key"])
+        for ref, charge_keys in keys.items():
+            sub = _current(uow, ref, svc, now)
+            hook = getattr(subs.model_of(sub), "paid", None)
+            if hook is not None:
+                hook(sub, when, charge_keys, svc.calendar)
+                persist(uow, sub, now, svc)
+    return doc
