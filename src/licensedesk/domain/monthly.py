@@ -156,11 +156,8 @@ def _require_no_pending_cancel(sub: Subscription, action: str) -> None:
 def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
     """The quantity of the next term, applied at renewal; possible any time before the term end."""
     sub.require_status("schedule a renewal change for", Status.ACTIVE)
-    sub.require_quantity(quantity)
     _require_no_pending_cancel(sub, "schedule a renewal change for")
-    if not sub.auto_renew:
-        raise InvalidInput(f"subscription {sub.ref} does not renew; turn auto-renew on first",
-                           f"{sub.ref} は自動更新しません。先に自動更新を有効にしてください", code="SUB-NO-RENEWAL")
+    sub.require_renewal_change(quantity)
     sub.next_term_quantity = quantity
     sub.record("next_term_quantity_set", when, "TERM-RENEW-AUTO", quantity=quantity)
 

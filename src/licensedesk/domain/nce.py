@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from .calendar import ONE_DAY, Billing, Period, Term, add_months, months_between
-from .errors import InvalidInput
 from .explain import because
 from .money import prorate, scale
 from .policy import BillingChange
@@ -218,11 +217,7 @@ def set_auto_renew(sub: Subscription, when: When, enabled: bool) -> None:
 
 
 def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
-    sub.require_status("schedule a renewal change for", Status.ACTIVE)
-    sub.require_quantity(quantity)
-    if not sub.auto_renew:
-        raise InvalidInput(f"subscription {sub.ref} does not renew; turn auto-renew on first",
-                           f"{sub.ref} は自動更新しません。先に自動更新を有効にしてください", code="SUB-NO-RENEWAL")
+    sub.require_renewal_change(quantity)
     _check_deadline(sub, when, "a change for the renewal", "更新時の変更")
     sub.next_term_quantity = quantity
     sub.record("next_term_quantity_set", when, "TERM-RENEW-OPTOUT-30D", quantity=quantity)

@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from .calendar import ONE_DAY, BusinessCalendar, Period, add_months, term_end
-from .errors import InvalidInput
 from .explain import because
 from .money import scale
 from .subscription import LineKind, PriceBook, ReductionRequest, Status, Subscription, When, refuse_billing_change
@@ -196,11 +195,7 @@ def _add_seats(sub: Subscription, when: When, added: int) -> None:
 
 def schedule_quantity(sub: Subscription, when: When, quantity: int) -> None:
     """TERM-REDUCE-1M: the quantity of the next term, requested by the reduction deadline."""
-    sub.require_status("schedule a renewal change for", Status.ACTIVE)
-    sub.require_quantity(quantity)
-    if not sub.auto_renew:
-        raise InvalidInput(f"subscription {sub.ref} does not renew; turn auto-renew on first",
-                           f"{sub.ref} は自動更新しません。先に自動更新を有効にしてください", code="SUB-NO-RENEWAL")
+    sub.require_renewal_change(quantity)
     _check_deadline(sub, when, "TERM-REDUCE-1M", "a quantity change for the next term", "次期契約の数量変更")
     current = sub.quantity + _pending_total(sub)
     verb = "reduce" if quantity < current else "increase" if quantity > current else "keep"

@@ -238,6 +238,14 @@ class Subscription:
             raise InvalidInput("quantity must be at least 1", "数量は 1 以上を指定してください",
                                code="INVALID-QUANTITY", quantity=quantity)
 
+    def require_renewal_change(self, quantity: int) -> None:
+        """A quantity for the next term needs an active subscription that will renew."""
+        self.require_status("schedule a renewal change for", Status.ACTIVE)
+        self.require_quantity(quantity)
+        if not self.auto_renew:
+            raise InvalidInput(f"subscription {self.ref} does not renew; turn auto-renew on first",
+                               f"{self.ref} は自動更新しません。先に自動更新を有効にしてください", code="SUB-NO-RENEWAL")
+
     # ------------------------------------------------------- after the end
     def expire(self, when: When, rule: str = "LIFE-EXPIRED-30D") -> None:
         """Term ended without renewal: Expired, users keep access for ``expired_days``."""
