@@ -9,8 +9,9 @@ from sqlalchemy import Engine
 from licensedesk.adapters.db.engine import create_engine, create_schema
 from licensedesk.adapters.db.uow import SqlUnitOfWork
 from licensedesk.config import Settings
+from licensedesk.domain.invoice_sheet import Issuer
 from licensedesk.services.context import Services
-from licensedesk.services.ports import UnitOfWork
+from licensedesk.services.ports import DocumentRenderer, UnitOfWork
 from licensedesk.services.scenario import Scenario
 
 
@@ -34,3 +35,15 @@ def simulation_services(settings: Settings) -> Callable[[Scenario], Services]:
                         default_policy=scenario.policy or settings.default_policy)
 
     return make
+
+
+def issuer(settings: Settings) -> Issuer:
+    """The reseller as printed on qualified invoices (適格請求書)."""
+    return Issuer(settings.reseller_name, settings.reseller_address, settings.reseller_registration_number,
+                  settings.reseller_bank)
+
+
+def pdf_renderer(settings: Settings) -> DocumentRenderer:
+    from licensedesk.adapters.pdf.invoice import PdfRenderer  # reportlab is imported only when printing
+
+    return PdfRenderer(settings.pdf_font_path)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     reseller_address: str = "〒100-0005 東京都千代田区丸の内1-1-1"
     reseller_registration_number: str = "T7010001008844"
     reseller_bank: str = "みずほ銀行 本店 普通 1234567 ライセンスデスク（カ"
+    # Japanese TrueType font embedded in invoice PDFs; missing → non-embedded CID fallback with a warning
+    pdf_font_path: str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 
     @field_validator("reseller_registration_number")
     @classmethod

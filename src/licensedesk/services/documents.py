@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from licensedesk.domain.billing import DocumentKind, draft_document
+from licensedesk.domain.billing import DocumentDraft, DocumentKind, DocumentStatus, draft_document
+from licensedesk.domain.dunning import first_dunning
 from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.policy import Policy
+from licensedesk.domain.settlement import split_payment
 from licensedesk.domain.subscription import ChargeLine, Notice
 
 from .ports import UnitOfWork
@@ -31,24 +33,45 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
     series = f"{prefix}-{day.year}"
     number = f"{series}-{uow.documents.next_number(series):06d}"
     uow.documents.add(draft, number, now)
+    after_issue(uow, draft, number, policy, now)
     kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
     uow.notices.add(Notice(kind, number, day, "ORD-FLOW", {"total": draft.total}), customer, now)
     return number
 
 
+def after_issue(uow: UnitOfWork, draft: DocumentDraft, number: str, policy: Policy, now: datetime) -> None:
+    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance."""
+    if draft.kind is DocumentKind.CREDIT_NOTE:
+        uow.billing.add_credit(draft.customer, -draft.total, "credit_note", now, document=number)
+    elif draft.total > 0:
+        days = policy.reminders.payment_days_before_due
+        uow.billing.set_dunning(number, first_dunning(draft.issue_date, draft.due_date, days))
+
+
 def record_payment(uow: UnitOfWork, number: str, amount: int | None, now: datetime,
-                   reference: str | None = None) -> dict[str, Any]:
-    doc = uow.documents.get(number)
+                   reference: str | None = None, received: datetime | None = None) -> dict[str, Any]:
+    """Apply a payment to an invoice (``amount`` defaults to what is open); any excess becomes credit.
+
+    The invoice is ``paid`` only when nothing is open. An over-payment is recorded on the customer's
+    credit balance (D-OVERPAY-CREDIT); the result's ``credited`` says how much. ``received`` is when
+    the money arrived (a bank deposit's date; default ``now``).
+    """
+    received = received or now
+    doc = uow.billing.lock_document(number)
     if doc is None:
         raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
     if doc["kind"] != DocumentKind.INVOICE.value:
         raise InvalidInput(f"{number} is a credit note, not an invoice", f"{number} は返還請求書です",
                            code="PAYMENT-NOT-INVOICE", number=number)
-    if doc["status"] == "void":
+    if doc["status"] == DocumentStatus.VOID.value:
         raise InvalidInput(f"invoice {number} is void", f"請求書 {number} は無効です", code="PAYMENT-VOID",
                            number=number)
-    pay = doc["total"] - doc["paid_amount"] if amount is None else amount
-    if pay <= 0:
-        raise InvalidInput(f"payment amount must be positive (got {pay})", f"入金額は正の数です（{pay}）",
-                           code="PAYMENT-AMOUNT", amount=pay)
-    return uow.documents.add_payment(number, pay, now, reference)
+    open_amount = doc["total"] - doc["paid_amount"]
+    applied, over = split_payment(open_amount, open_amount if amount is None else amount)
+    result = uow.documents.add_payment(number, applied, received, reference) if applied else dict(doc)
+    if over:
+        uow.billing.add_credit(doc["customer_ref"], over, "overpayment", received, document=number,
+                               reference=reference)
+    if result["status"] == DocumentStatus.PAID.value:
+        uow.billing.set_dunning(number, None)
+    return {**result, "applied": applied, "credited": over}

@@ -175,10 +175,10 @@ def pay(svc: Services, now: datetime, number: str, amount: int | None = None) ->
 
 
 def apply_payment(uow: UnitOfWork, svc: Services, now: datetime, number: str, amount: int | None,
-                  reference: str | None = None) -> dict[str, Any]:
+                  reference: str | None = None, received: datetime | None = None) -> dict[str, Any]:
     """``pay`` inside the caller's unit of work (bank deposits, credit balances use the same path)."""
     when = svc.when(now)
-    doc = documents.record_payment(uow, number, amount, now, reference)
+    doc = documents.record_payment(uow, number, amount, now, reference, received)
     if doc["status"] == "paid" and doc["applied"]:
         full = uow.documents.get(number)
         assert full is not None

@@ -1,0 +1,1 @@
+"""PDF rendering of invoices and credit notes (reportlab, with an embedded Japanese TrueType font)."""

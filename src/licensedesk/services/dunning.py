@@ -1,0 +1,50 @@
+"""Dunning from the daily tick, and the statement of account.
+
+The tick calls ``run_through(day)`` before each day it runs and once at the end: only documents
+whose indexed ``dunning_on`` has come are read (D-DUNNING). A notice is dated the day it was due
+and recorded once (kind, document, date), so re-running changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from licensedesk.domain.billing import DocumentStatus
+from licensedesk.domain.dunning import DUNNING_RULE, OpenItem, Statement, next_after, statement, step_on
+from licensedesk.domain.errors import NotFound
+from licensedesk.domain.subscription import Notice
+
+from .context import Services
+
+
+def run_through(svc: Services, day: date) -> int:
+    """Send every payment reminder and overdue notice due on or before ``day``; returns how many."""
+    sent = 0
+    with svc.uow() as uow:
+        if (first := uow.billing.next_dunning_day()) is None or first > day:
+            return 0
+        while due := uow.billing.dunning_due(day):
+            for doc in due:
+                on, number = doc["dunning_on"], doc["number"]
+                if doc["status"] != DocumentStatus.ISSUED.value or doc["due_date"] is None \
+                        or doc["paid_amount"] >= doc["total"]:
+                    uow.billing.set_dunning(number, None)
+                    continue
+                step = step_on(on, doc["due_date"])
+                details = {"due": doc["due_date"].isoformat(), "open": doc["total"] - doc["paid_amount"]}
+                if uow.notices.add(Notice(step.value, number, on, DUNNING_RULE, details), doc["customer_ref"],
+                                   svc.start_of(on)):
+                    sent += 1
+                uow.billing.set_dunning(number, next_after(on, doc["due_date"]))
+        uow.commit()
+    return sent
+
+
+def statement_of_account(svc: Services, customer: str, as_of: date) -> Statement:
+    """Open invoices aged past due (0–30, 31–60, 61–90, 90+ days), the credit balance, the balance due."""
+    with svc.uow() as uow:
+        if uow.customers.get(customer) is None:
+            raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
+        items = [OpenItem(r["number"], r["issue_date"], r["due_date"], r["total"], r["paid_amount"])
+                 for r in uow.billing.open_invoices(customer) if r["issue_date"] <= as_of]
+        return statement(customer, as_of, items, uow.billing.credit_balance(customer))
