@@ -107,6 +107,8 @@ class Policy:
     trial: Trial | None
     reminders: Reminders = field(default_factory=Reminders)
     description: str = ""
+    group_ownership_threshold_percent: int = 51  # ELIG-GROUP: share a parent needs to order for an affiliate
+    group_ownership_inclusive: bool = True  # True: ≥ threshold ("51 % or more"); False: > ("over 51 %")
 
     @property
     def digest(self) -> str:
@@ -151,8 +153,10 @@ _FIELDS = {
     "reduction_deadline", "renewal_invoice_lead_months", "renewal_payment_due_days",
     "nonpayment_stops_at_term_end", "min_term_months", "price_lock_months", "billing_change_midterm",
     "coterm", "expired_days", "disabled_days", "retain_after_cancel_days", "trial", "reminders",
+    "group_ownership_threshold_percent", "group_ownership_inclusive",
 }
-_OPTIONAL = {"description", "reminders", "activation_sla_business_days", "auto_renew_optout_days",
+_OPTIONAL = {"description", "reminders", "group_ownership_threshold_percent", "group_ownership_inclusive",
+             "activation_sla_business_days", "auto_renew_optout_days",
              "cancel_window_hours", "full_refund_hours", "reduction_deadline", "renewal_invoice_lead_months",
              "renewal_payment_due_days", "min_term_months", "price_lock_months", "trial"}
 
@@ -240,6 +244,7 @@ class _PolicyReader:
             retain_after_cancel_days=self.required_int("retain_after_cancel_days"),
             trial=self._trial(),
             reminders=self._reminders(),
+            **self._group_ownership(),
         )
         self._check_combinations(policy)
         return policy
@@ -314,6 +319,16 @@ class _PolicyReader:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise self.fail(f"reminders.{key}", f"must be a whole number ≥ 0, got {value!r}")
         return Reminders(**raw)
+
+    def _group_ownership(self) -> dict[str, Any]:
+        """ELIG-GROUP parameters; absent in policies bound before they existed, so they default to ≥ 51 %."""
+        threshold = self.integer("group_ownership_threshold_percent", 1)
+        if threshold is not None and threshold > 100:
+            raise self.fail("group_ownership_threshold_percent", f"must be a percentage ≤ 100, got {threshold}")
+        inclusive = (True if self.get("group_ownership_inclusive") is None
+                     else self.boolean("group_ownership_inclusive"))
+        return {"group_ownership_threshold_percent": 51 if threshold is None else threshold,
+                "group_ownership_inclusive": inclusive}
 
     def _check_combinations(self, p: Policy) -> None:
         if p.full_refund_hours is not None and p.cancel_window_hours is None:
