@@ -13,8 +13,8 @@ import yaml
 
 from licensedesk.domain.errors import DomainError
 
+from . import cli_agreements, cli_documents, cli_parties, cli_payments, cli_subscriptions
 from . import cli_common as common
-from . import cli_subscriptions
 
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
                   add_completion=False)
@@ -25,6 +25,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(cli_subscriptions.app, name="subscription")
+app.add_typer(cli_documents.invoice_app, name="invoice")
+app.add_typer(cli_documents.account_app, name="account")
+app.add_typer(cli_documents.accounting_app, name="accounting")
+app.add_typer(cli_payments.bank_app, name="bank")
+app.add_typer(cli_parties.app)  # customer, tenant, transfer
+app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
 
 
 _settings = common.settings

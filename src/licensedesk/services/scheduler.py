@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from licensedesk.domain import subscription as subs
 from licensedesk.domain.subscription import ChargeLine
 
+from . import agreements as vl
+from . import dunning, party_deadlines
 from .context import CatalogPrices, Services
 from .subscriptions import issue_lines
 
@@ -47,12 +49,27 @@ def tick(svc: Services, until: datetime) -> TickReport:
         day = upcoming if last is None else max(upcoming, last + timedelta(days=1))
         if day > today:
             break
+        run_other_work(svc, day - timedelta(days=1))
         run_day(svc, day, report)
         _mark_done(svc, day)
         last = day
+    run_other_work(svc, today)
     if last is None or last < today:
         _mark_done(svc, today)
     return report
+
+
+OTHER_WORK = (
+    dunning.run_through,  # payment reminders and overdue notices (documents.dunning_on, indexed)
+    party_deadlines.run_due,  # onboarding logins, relationship requests (RULES.md §2, §6)
+    vl.run_day,  # enrollment terminations, 60-day notices, expiries, COCPs taking effect (§7)
+)
+
+
+def run_other_work(svc: Services, through: date) -> None:
+    """Work kept by other capabilities, each dated at its own due date and run once, up to ``through``."""
+    for work in OTHER_WORK:
+        work(svc, through)
 
 
 def _mark_done(svc: Services, day: date) -> None:

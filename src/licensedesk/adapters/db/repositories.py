@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from licensedesk.domain.billing import DocumentDraft, DocumentStatus
 from licensedesk.domain.calendar import Billing, Term
@@ -32,7 +33,8 @@ class CustomerRepository:
         result = self.conn.execute(insert(t.customers).values(
             ref=c.ref, name=c.name, entity=c.entity.value, country=c.country, segment=c.segment.value,
             corporate_number=c.corporate_number, parent_ref=c.parent_ref,
-            ownership_percent=None if c.ownership_percent is None else str(c.ownership_percent), created_at=at))
+            ownership_percent=None if c.ownership_percent is None else str(c.ownership_percent), created_at=at,
+            name_kana=c.name_kana))
         c.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
 
     @staticmethod
@@ -41,7 +43,7 @@ class CustomerRepository:
                         segment=Segment(row.segment), corporate_number=row.corporate_number,
                         parent_ref=row.parent_ref,
                         ownership_percent=None if row.ownership_percent is None else float(row.ownership_percent),
-                        id=row.id)
+                        id=row.id, name_kana=row.name_kana)
 
     def get(self, ref: str) -> Customer | None:
         row = self.conn.execute(select(t.customers).where(t.customers.c.ref == ref)).first()
@@ -259,12 +261,18 @@ class DocumentRepository:
         self.conn = conn
 
     def next_number(self, series: str) -> int:
-        """Gapless per-series counter, locked FOR UPDATE (never MAX()+1)."""
-        row = self.conn.execute(select(t.number_series.c.next_value).where(t.number_series.c.series == series)
-                                .with_for_update()).first()
+        """Gapless per-series counter, locked FOR UPDATE (never MAX()+1).
+
+        A new series starts with INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first
+        number wait for one another instead of failing on the primary key.
+        """
+        query = select(t.number_series.c.next_value).where(t.number_series.c.series == series).with_for_update()
+        row = self.conn.execute(query).first()
         if row is None:
-            self.conn.execute(insert(t.number_series).values(series=series, next_value=2))
-            return 1
+            dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+            self.conn.execute(dialect.insert(t.number_series).values(series=series, next_value=1)
+                              .on_conflict_do_nothing())
+            row = self.conn.execute(query).one()
         self.conn.execute(update(t.number_series).where(t.number_series.c.series == series)
                           .values(next_value=row[0] + 1))
         return int(row[0])

@@ -79,6 +79,7 @@ customers = Table(
     Column("parent_ref", String(64)),
     Column("ownership_percent", String(16)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("name_kana", String(200)),  # as banks spell the payer (issue 4: deposit matching)
 )
 
 tenants = Table(
@@ -184,6 +185,9 @@ documents = Table(
     Column("issued_at", UtcDateTime, nullable=False),
     Column("voided_at", UtcDateTime),
     Column("void_reason", Text),
+    Column("replaces", String(32)),  # the void document this one re-issues (issue 4)
+    Column("dunning_on", Date),  # next payment reminder / overdue notice; NULL when settled or void
+    Index("ix_documents_dunning_on", "dunning_on"),
 )
 
 document_lines = Table(

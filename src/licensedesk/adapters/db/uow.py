@@ -18,6 +18,9 @@ from .repositories import (
     SubscriptionRepository,
     TenantRepository,
 )
+from .repositories_agreements import SqlVolumeLicensing
+from .repositories_billing import BillingRepository
+from .repositories_parties import PartyStore
 
 
 class SqlUnitOfWork:
@@ -26,8 +29,11 @@ class SqlUnitOfWork:
     offers: ports.Offers
     subscriptions: ports.Subscriptions
     documents: ports.Documents
+    billing: ports.Billing
     notices: ports.Notices
     scheduler: ports.SchedulerState
+    parties: ports.Parties
+    vl: ports.VolumeLicensing
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -43,8 +49,11 @@ class SqlUnitOfWork:
         self.offers = OfferRepository(conn)
         self.subscriptions = SubscriptionRepository(conn, self.policies)
         self.documents = DocumentRepository(conn)
+        self.billing = BillingRepository(conn)
         self.notices = NoticeRepository(conn)
         self.scheduler = SchedulerStateRepository(conn)
+        self.parties = PartyStore(conn)
+        self.vl = SqlVolumeLicensing(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

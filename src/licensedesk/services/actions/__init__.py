@@ -6,10 +6,10 @@ report section); this package only collects them, so adding a capability is one 
 
 from __future__ import annotations
 
-from . import core
+from . import agreements, core, documents, parties
 from .base import ActionSpec, ReportSection, Run
 
-MODULES = (core,)
+MODULES = (core, parties, documents, agreements)
 
 ACTIONS: dict[str, ActionSpec] = {spec.name: spec for module in MODULES for spec in module.ACTIONS}
 REPORT_SECTIONS: list[ReportSection] = [m.report for m in MODULES if hasattr(m, "report")]

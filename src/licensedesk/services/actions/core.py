@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from licensedesk.domain.errors import DomainError
-from licensedesk.services import parties
+from licensedesk.services import parties, party_orders
 from licensedesk.services import subscriptions as subscription_service
 
 from .base import Run, action
@@ -21,21 +21,25 @@ def _customer(run: Run, f: Mapping[str, Any]) -> None:
         run.svc, run.clock.now(), ref=str(f["ref"]), name=str(f["name"]), entity=str(f["entity"]),
         country=str(f["country"]), segment=str(f.get("segment", "commercial")),
         corporate_number=_text(f.get("corporate_number")), parent=_text(f.get("parent")),
-        ownership_percent=f.get("ownership_percent"))
+        ownership_percent=f.get("ownership_percent"), name_kana=_text(f.get("name_kana")),
+        purpose=str(f.get("purpose", "end_use")), address=f.get("address"), contacts=f.get("contacts"))
 
 
 def _tenant(run: Run, f: Mapping[str, Any]) -> None:
     parties.register_tenant(run.svc, run.clock.now(), ref=str(f["ref"]), customer=str(f["customer"]),
                             domain=str(f["domain"]), country=str(f["country"]),
-                            syndication=bool(f.get("syndication", False)))
+                            syndication=bool(f.get("syndication", False)), origin=str(f.get("origin", "csp")),
+                            vl_licences=bool(f.get("vl_licences", False)))
 
 
 def _order(run: Run, f: Mapping[str, Any]) -> None:
-    subscription_service.order(
+    party_orders.order(  # the parties' checks (issue 5), then subscriptions.order
         run.svc, run.clock.now(), ref=str(f["ref"]), tenant=str(f["tenant"]), offer=str(f["offer"]),
         term=str(f["term"]), billing=str(f["billing"]), quantity=f["quantity"],
         policy=_text(f.get("policy")) or run.default_policy, auto_renew=f.get("auto_renew"),
-        align_with=_text(f.get("align_with")), align_calendar_month=f.get("align") == "calendar_month")
+        align_with=_text(f.get("align_with")), align_calendar_month=f.get("align") == "calendar_month",
+        ordering_party=_text(f.get("ordering_party")), migrate=bool(f.get("migrate", False)),
+        migrate_from=_text(f.get("migrate_from")))
 
 
 def invoice_number(run: Run, ref: Any) -> str:
@@ -69,13 +73,13 @@ def _sub(f: Mapping[str, Any]) -> str:
 SUBSCRIPTION = {"subscription": "subscription"}
 
 ACTIONS = [
-    action("customer", "ref name entity country", "segment corporate_number parent ownership_percent", _customer,
+    action("customer", "ref name entity country", "segment corporate_number parent ownership_percent name_kana purpose address contacts", _customer,
            references={"parent": "customer"}, creates="customer"),
-    action("tenant", "ref customer domain country", "syndication", _tenant,
-           references={"customer": "customer"}, creates="tenant", booleans="syndication"),
-    action("order", "ref tenant offer term billing quantity", "policy auto_renew align_with align", _order,
-           references={"tenant": "tenant", "align_with": "subscription"}, creates="subscription",
-           integers="quantity", booleans="auto_renew"),
+    action("tenant", "ref customer domain country", "syndication origin vl_licences", _tenant,
+           references={"customer": "customer"}, creates="tenant", booleans="syndication vl_licences"),
+    action("order", "ref tenant offer term billing quantity", "policy auto_renew align_with align ordering_party migrate migrate_from", _order,
+           references={"tenant": "tenant", "align_with": "subscription", "ordering_party": "customer"},
+           creates="subscription", integers="quantity", booleans="auto_renew migrate"),
     action("pay", "invoice", "amount", _pay, integers="amount"),
     action("activate", "subscription", "",
            lambda run, f: subscription_service.activate(run.svc, run.clock.now(), _sub(f)),
