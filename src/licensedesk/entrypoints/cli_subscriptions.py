@@ -58,14 +58,18 @@ def order(
     auto_renew: Annotated[bool | None, typer.Option("--auto-renew/--no-auto-renew")] = None,
     align_with: Annotated[str | None, typer.Option(help="align the end date with this subscription")] = None,
     calendar_month: Annotated[bool, typer.Option(help="end the first term at a month end")] = False,
+    ordering_party: Annotated[str | None, typer.Option(help="parent ordering for its affiliate (ELIG-GROUP)")]
+    = None,
+    migrate: Annotated[bool, typer.Option(help="moving an existing tenant in (ORD-MIGRATE)")] = False,
 ) -> None:
     """Place an order (issues its invoice at once where the preset says so)."""
-    from licensedesk.services import subscriptions
+    from licensedesk.services import party_orders
 
     svc = common.services()
-    sub = common.run(lambda: subscriptions.order(
+    sub = common.run(lambda: party_orders.order(
         svc, common.now(), ref=ref, tenant=tenant, offer=offer, term=term, billing=billing, quantity=quantity,
-        policy=policy, auto_renew=auto_renew, align_with=align_with, align_calendar_month=calendar_month))
+        policy=policy, auto_renew=auto_renew, align_with=align_with, align_calendar_month=calendar_month,
+        ordering_party=ordering_party, migrate=migrate))
     common.print_json(_view(sub))
 
 
