@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -110,7 +111,7 @@ class Policy:
     group_ownership_threshold_percent: int = 51  # ELIG-GROUP: share a parent needs to order for an affiliate
     group_ownership_inclusive: bool = True  # True: ≥ threshold ("51 % or more"); False: > ("over 51 %")
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """SHA-256 over the canonical parameters: what a subscription is bound to."""
         return hashlib.sha256(json.dumps(self.to_mapping(), sort_keys=True).encode()).hexdigest()
