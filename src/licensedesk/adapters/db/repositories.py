@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licensedesk.domain.billing import DocumentDraft, DocumentStatus
@@ -134,10 +134,13 @@ class PolicyStore:
         return digest
 
     def get(self, digest: str) -> Policy:
-        if digest not in self._cache:
+        if digest not in _PARSED:  # content-addressed, so one parsed copy serves every database
             body = self.conn.execute(select(t.policies.c.body).where(t.policies.c.digest == digest)).scalar_one()
-            self._cache[digest] = Policy.from_mapping(body)
-        return self._cache[digest]
+            _PARSED[digest] = Policy.from_mapping(body)
+        return _PARSED[digest]
+
+
+_PARSED: dict[str, Policy] = {}
 
 
 _SCALARS = (
@@ -189,11 +192,14 @@ class SubscriptionRepository:
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         sub.version = 1
 
+    # Built once: the columns come from the parameters, so SQLAlchemy compiles and caches it once.
+    _SAVE = update(t.subscriptions).where(t.subscriptions.c.ref == bindparam("w_ref"),
+                                          t.subscriptions.c.version == bindparam("w_version"))
+
     def save(self, sub: Subscription) -> None:
         """Write back, refusing a lost update (optimistic version check)."""
-        result = self.conn.execute(update(t.subscriptions)
-                                   .where(t.subscriptions.c.ref == sub.ref, t.subscriptions.c.version == sub.version)
-                                   .values(version=sub.version + 1, **self._values(sub)))
+        result = self.conn.execute(self._SAVE, {"w_ref": sub.ref, "w_version": sub.version,
+                                                "version": sub.version + 1, **self._values(sub)})
         if result.rowcount != 1:
             raise RuntimeError(f"subscription {sub.ref} was changed concurrently; retry")
         sub.version += 1
