@@ -1,0 +1,110 @@
+"""The outbox (issue 8): messages written in the business transaction, delivered after commit.
+
+``OutboxNoticeRepository`` is the one hook: every notice recorded through the unit of work also
+queues its message, in the same transaction, so a rolled-back change sends nothing and a
+committed one is delivered exactly once by the worker (``services/outbox.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, insert, select, update
+
+from licensedesk.domain.subscription import Notice
+from licensedesk.services.ports_outbox import OutboxStatus
+
+from . import tables as t
+from . import tables_parties as tp
+from .repositories import NoticeRepository
+from .tables_outbox import outbox_messages as om
+
+RECIPIENT_ROLES = ("billing", "primary")  # in order of preference
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def recipient(self, customer: str) -> str | None:
+        """The customer's billing contact e-mail, else its primary contact's."""
+        order = case({role: i for i, role in enumerate(RECIPIENT_ROLES)}, value=tp.customer_contacts.c.role)
+        row = self.conn.execute(select(tp.customer_contacts.c.email).where(
+            tp.customer_contacts.c.customer_ref == customer, tp.customer_contacts.c.role.in_(RECIPIENT_ROLES))
+            .order_by(order, tp.customer_contacts.c.position).limit(1)).first()
+        return row[0] if row else None
+
+    def enqueue(self, notice: Notice, customer: str, at: datetime, notice_id: int | None = None) -> int:
+        recipient = self.recipient(customer)
+        payload = {"kind": notice.kind, "subject": notice.subject, "on": notice.on.isoformat(),
+                   "rule": notice.rule, "details": {k: _plain(v) for k, v in notice.details.items()}}
+        result = self.conn.execute(insert(om).values(
+            notice_id=notice_id, kind=notice.kind, customer_ref=customer, recipient=recipient, payload=payload,
+            status=(OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value, attempts=0,
+            next_attempt_at=at, created_at=at,
+            last_error=None if recipient else f"customer {customer} has no billing or primary contact e-mail"))
+        return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+
+    def claim_due(self, now: datetime) -> dict[str, Any] | None:
+        """The next due pending message, locked for this transaction (PostgreSQL: SKIP LOCKED)."""
+        row = self.conn.execute(select(om).where(om.c.status == OutboxStatus.PENDING.value,
+                                                 om.c.next_attempt_at <= now)
+                                .order_by(om.c.next_attempt_at, om.c.id).limit(1)
+                                .with_for_update(skip_locked=True)).first()
+        return dict(row._mapping) if row else None
+
+    def mark_sent(self, message_id: int, at: datetime, mail_id: str, recipient: str) -> None:
+        self.conn.execute(update(om).where(om.c.id == message_id).values(
+            status=OutboxStatus.SENT.value, sent_at=at, attempts=om.c.attempts + 1, last_error=None,
+            message_id=mail_id, recipient=recipient))
+
+    def mark_attempt_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
+        """One more failed attempt: pending again at ``retry_at``, or failed for good when it is None."""
+        values: dict[str, Any] = {"attempts": om.c.attempts + 1, "last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = OutboxStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = retry_at
+        self.conn.execute(update(om).where(om.c.id == message_id).values(**values))
+
+    def retry(self, message_id: int, at: datetime) -> bool:
+        """A failed message goes back to pending, due now, with a fresh attempt count."""
+        done = self.conn.execute(update(om).where(om.c.id == message_id, om.c.status == OutboxStatus.FAILED.value)
+                                 .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=at))
+        return bool(done.rowcount)
+
+    def get(self, message_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(om).where(om.c.id == message_id)).first()
+        return dict(row._mapping) if row else None
+
+    def list(self, status: OutboxStatus | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        q = select(om).order_by(om.c.id).limit(limit)
+        if status is not None:
+            q = q.where(om.c.status == status.value)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def next_attempt_at(self) -> datetime | None:
+        return self.conn.execute(select(om.c.next_attempt_at).where(om.c.status == OutboxStatus.PENDING.value)
+                                 .order_by(om.c.next_attempt_at).limit(1)).scalar()
+
+
+class OutboxNoticeRepository(NoticeRepository):
+    """Notices that also queue their message in the outbox (same connection, same transaction)."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.outbox = OutboxRepository(conn)
+
+    def add(self, notice: Notice, customer: str, at: datetime) -> bool:
+        if not super().add(notice, customer, at):
+            return False
+        notice_id = self.conn.execute(select(t.notices.c.id).where(
+            t.notices.c.kind == notice.kind, t.notices.c.subject == notice.subject,
+            t.notices.c.on_date == notice.on)).scalar()
+        self.outbox.enqueue(notice, customer, at, notice_id)
+        return True
