@@ -15,8 +15,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
 from licensedesk.bootstrap import build
+from licensedesk.bootstrap_mail import delivery
 from licensedesk.config import Settings
 from licensedesk.services.clock import SystemClock
+from licensedesk.services.outbox import deliver_due
 from licensedesk.services.scheduler import tick
 
 log = logging.getLogger("licensedesk.scheduler")
@@ -51,7 +53,15 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     engine = create_engine(settings.database_url)
     svc = build(settings, engine)
     clock = SystemClock()
-    scheduler = Scheduler(lambda: tick(svc, clock.now()), settings.scheduler_interval_seconds)
+    outbox = delivery(settings)
+
+    def run_once() -> Any:
+        now = clock.now()
+        report = tick(svc, now)
+        deliver_due(svc, outbox, now)  # after the tick's commits, same thread (one SQLite worker)
+        return report
+
+    scheduler = Scheduler(run_once, settings.scheduler_interval_seconds)
     templates = _templates()
 
     @asynccontextmanager
@@ -83,6 +93,9 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
             database=engine.dialect.name,
         )
 
+    from .v1 import install_api
+
+    install_api(app, svc, settings, clock)  # REST API /api/v1 (issue 7)
     app.state.services = svc
     app.state.scheduler = scheduler
     return app

@@ -1,0 +1,102 @@
+"""What the API's routes share: services, settings, the clock, the caller; and the one shape of a mutation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from sqlalchemy.exc import IntegrityError
+
+from licensedesk.config import Settings
+from licensedesk.domain.errors import InvalidInput
+from licensedesk.services.context import Services
+from licensedesk.services.lending import lend
+
+from . import audit
+from .errors import ApiError
+from .security import Actor, Role, authenticate, require
+
+
+@dataclass
+class ApiContext:
+    svc: Services
+    settings: Settings
+    clock: Any  # SystemClock in production; tests move a fixed clock
+
+
+def api(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.api
+    return ctx
+
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `licensedesk token create NAME` "
+                                                   "(HTTP Basic with a user's password is accepted too)")
+
+
+def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
+    """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth."""
+    return authenticate(api(request).svc, request.headers.get("authorization"))
+
+
+Ctx = Annotated[ApiContext, Depends(api)]
+Caller = Annotated[Actor, Depends(caller)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
+                                              description="repeat a mutation safely: same key → same answer")]
+
+
+def body_hash(method: str, path: str, body: Any) -> str:
+    text = json.dumps(jsonable_encoder(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{method} {path}\n{text}".encode()).hexdigest()
+
+
+def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, ...], key: str | None, *,
+           action: str, target: str, body: Any, run: Callable[[Services, datetime], Any],
+           before: Callable[[Services], Any] | None = None, status: int = 200) -> JSONResponse:
+    """Role check → idempotency replay → the handler → audit entry + remembered answer, in ONE transaction.
+
+    The handler runs on the same unit of work (``lend``), so the change, its audit entry and its
+    idempotency record commit together or not at all. The clock is read once. A replay with the same
+    key, method, path and body returns the first answer (header ``Idempotent-Replayed: true``) and does
+    nothing; the same key with anything else is refused. Refusals are not remembered: nothing happened,
+    so the same key may be retried. Two requests racing with one new key: the second meets the unique
+    constraint and answers 409 IDEMPOTENCY-IN-PROGRESS, its work rolled back.
+    """
+    require(actor, roles)
+    method, path = request.method, request.url.path
+    digest = body_hash(method, path, body)
+    now = ctx.clock.now()
+    try:
+        with ctx.svc.uow() as uow:
+            first = uow.api.idempotent(actor.name, key) if key is not None else None
+            if first is not None:
+                if (first["method"], first["path"], first["body_hash"]) != (method, path, digest):
+                    raise InvalidInput("this Idempotency-Key was used for another request",
+                                       "この Idempotency-Key は別のリクエストで使用済みです",
+                                       code="IDEMPOTENCY-MISMATCH", key=key)
+                return JSONResponse(first["response"], first["status"], headers={"Idempotent-Replayed": "true"})
+            svc = lend(ctx.svc, uow)
+            prior = before(svc) if before is not None else None
+            result = jsonable_encoder(run(svc, now))
+            audit.append(uow, now, actor.name, action, target, prior, result)
+            if key is not None:
+                uow.api.remember(actor.name, key, method, path, digest, status, result, now)
+            uow.commit()
+    except IntegrityError:
+        if key is None:
+            raise
+        raise ApiError(409, "IDEMPOTENCY-IN-PROGRESS", "another request with this Idempotency-Key is running",
+                       "同じ Idempotency-Key のリクエストを処理中です", key=key) from None
+    return JSONResponse(result, status)
+
+
+def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    return {"items": jsonable_encoder(items[offset:offset + limit]), "total": len(items), "limit": limit,
+            "offset": offset}
