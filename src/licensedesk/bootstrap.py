@@ -15,8 +15,8 @@ from licensedesk.services.ports import DocumentRenderer, UnitOfWork
 from licensedesk.services.scenario import Scenario
 
 
-def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
-    return lambda: SqlUnitOfWork(engine)
+def uow_factory(engine: Engine, *, queue_mail: bool = True) -> Callable[[], UnitOfWork]:
+    return lambda: SqlUnitOfWork(engine, queue_mail=queue_mail)
 
 
 def build(settings: Settings, engine: Engine | None = None) -> Services:
@@ -31,7 +31,8 @@ def simulation_services(settings: Settings) -> Callable[[Scenario], Services]:
     def make(scenario: Scenario) -> Services:
         engine = create_engine("sqlite+pysqlite:///:memory:")
         create_schema(engine)
-        return Services(uow=uow_factory(engine), zone=scenario.zone, calendar=settings.business_calendar,
+        return Services(uow=uow_factory(engine, queue_mail=False), zone=scenario.zone,
+                        calendar=settings.business_calendar,
                         default_policy=scenario.policy or settings.default_policy)
 
     return make

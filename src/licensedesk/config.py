@@ -46,6 +46,22 @@ class Settings(BaseSettings):
     # Japanese TrueType font embedded in invoice PDFs; missing → non-embedded CID fallback with a warning
     pdf_font_path: str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 
+    # Mail (issue 8): notices leave through the outbox; "file" writes .eml files (the development default)
+    mail_transport: Literal["file", "smtp"] | None = None  # None: file in development, smtp otherwise
+    mail_outbox_dir: str = "var/mail"
+    mail_from: str = "ライセンスデスク <billing@licensedesk.example>"
+    mail_language: Literal["ja", "en"] = "ja"
+    admin_url: str = "http://127.0.0.1:8000/"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 30.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: int = 60  # retry after 1 min × 2^attempts …
+    outbox_backoff_cap_seconds: int = 6 * 3600  # … at most 6 hours apart
+
     @field_validator("reseller_registration_number")
     @classmethod
     def _registration(cls, value: str) -> str:

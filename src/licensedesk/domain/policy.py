@@ -13,8 +13,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from enum import Enum, StrEnum
+from functools import cached_property
 from typing import Any
 
 from .calendar import Billing, Term

@@ -13,7 +13,7 @@ import yaml
 
 from licensedesk.domain.errors import DomainError
 
-from . import cli_agreements, cli_documents, cli_parties, cli_payments, cli_subscriptions
+from . import cli_agreements, cli_documents, cli_outbox, cli_parties, cli_payments, cli_subscriptions, cli_users
 from . import cli_common as common
 
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
@@ -31,6 +31,8 @@ app.add_typer(cli_documents.accounting_app, name="accounting")
 app.add_typer(cli_payments.bank_app, name="bank")
 app.add_typer(cli_parties.app)  # customer, tenant, transfer
 app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
+app.add_typer(cli_outbox.app, name="outbox")
+app.add_typer(cli_users.app)  # user, token, audit
 
 
 _settings = common.settings

@@ -15,6 +15,8 @@ from licensedesk.domain.settlement import Deposit, DepositStatus
 from licensedesk.domain.subscription import Event, Notice, Subscription
 
 from .ports_agreements import VolumeLicensing as VolumeLicensing  # re-exported: uow.vl
+from .ports_api import ApiStore as ApiStore  # re-exported: uow.api (REST API users, keys, audit)
+from .ports_outbox import Outbox as Outbox  # re-exported: uow.outbox (issue 8)
 from .ports_parties import Parties as Parties  # re-exported: the unit of work names it ports.Parties
 
 
@@ -121,6 +123,8 @@ class UnitOfWork(Protocol):
     scheduler: SchedulerState
     parties: Parties
     vl: VolumeLicensing
+    outbox: Outbox
+    api: ApiStore
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

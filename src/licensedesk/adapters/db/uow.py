@@ -19,7 +19,9 @@ from .repositories import (
     TenantRepository,
 )
 from .repositories_agreements import SqlVolumeLicensing
+from .repositories_api import ApiRepository
 from .repositories_billing import BillingRepository
+from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
 
 
@@ -34,9 +36,12 @@ class SqlUnitOfWork:
     scheduler: ports.SchedulerState
     parties: ports.Parties
     vl: ports.VolumeLicensing
+    api: ports.ApiStore
+    outbox: ports.Outbox
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, queue_mail: bool = True) -> None:
         self.engine = engine
+        self.queue_mail = queue_mail  # a what-if simulation decides notices but sends nothing
         self._conn: Connection | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -50,10 +55,16 @@ class SqlUnitOfWork:
         self.subscriptions = SubscriptionRepository(conn, self.policies)
         self.documents = DocumentRepository(conn)
         self.billing = BillingRepository(conn)
-        self.notices = NoticeRepository(conn)
+        if self.queue_mail:
+            self.notices = notices = OutboxNoticeRepository(conn)  # every notice also queues its message
+            self.outbox = notices.outbox
+        else:
+            self.notices = NoticeRepository(conn)
+            self.outbox = OutboxRepository(conn)
         self.scheduler = SchedulerStateRepository(conn)
         self.parties = PartyStore(conn)
         self.vl = SqlVolumeLicensing(conn)
+        self.api = ApiRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
