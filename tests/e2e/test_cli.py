@@ -70,6 +70,8 @@ def test_db_upgrade_demo_and_tick_on_a_fresh_sqlite_file(tmp_path: Path) -> None
     assert run("db", "upgrade", env=env).returncode == 0
     assert "demo data loaded" in run("demo", "load", env=env).stdout
     assert "not loaded" in run("demo", "load", env=env).stdout
+    token = run("token", "create", "sales", env=env)  # the README's demo users exist
+    assert token.returncode == 0 and "ld_" in token.stdout
     first = run("tick", env=env)
     assert first.returncode == 0 and "ticked" in first.stdout
 

@@ -110,12 +110,27 @@ def db_upgrade() -> None:
 def demo_load() -> None:
     """Load the demo data into an empty database (does nothing when data exists)."""
     from licensedesk.bootstrap import build
+    from licensedesk.entrypoints.api.security import add_user
     from licensedesk.services.demo import load_demo
 
     settings = _settings()
     svc = build(settings, _engine(settings))
-    loaded = load_demo(svc, datetime.now().astimezone())
+    now = datetime.now().astimezone()
+    loaded = load_demo(svc, now)
+    if loaded:
+        for name, role, customer, password in DEMO_USERS:
+            add_user(svc, now, name, role, customer, password)
     typer.echo("demo data loaded" if loaded else "database already has data; demo not loaded")
+
+
+# Demo users (README): development passwords, created only with the demo data.
+DEMO_USERS = (
+    ("admin", "admin", None, "demo-admin"),
+    ("sales", "sales", None, "demo-sales"),
+    ("billing", "billing", None, "demo-billing"),
+    ("viewer", "read_only", None, "demo-viewer"),
+    ("acme", "customer", "acme", "demo-acme"),
+)
 
 
 @catalog_app.command("load-sample")
