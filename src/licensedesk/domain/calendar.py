@@ -38,6 +38,7 @@ class Billing(StrEnum):
     ANNUAL = "annual"
     TRIENNIAL = "triennial"
     UPFRONT = "upfront"
+    ONE_TIME = "one_time"  # a perpetual licence: paid once, no term (ORD-PERPETUAL)
 
     def cycle_months(self, term: Term) -> int:
         """Length of one charge cycle in months; upfront (and triennial) pay the whole term."""

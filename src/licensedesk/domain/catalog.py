@@ -68,6 +68,19 @@ class Offer:
             )
         return max(candidates, key=lambda p: p.effective_from or date.min)
 
+    def one_time_price(self, on: date) -> int:
+        """A perpetual licence's price: its one row valid on ``on`` (ORD-PERPETUAL), whatever term it names."""
+        rows = [p for p in self.prices if p.valid_on(on)]
+        if not rows:
+            raise InvalidInput(f"offer {self.code} has no price on {on.isoformat()}",
+                               f"商品 {self.code} には {on.isoformat()} 時点の価格がありません",
+                               code="CATALOG-NO-PRICE", offer=self.code, date=on.isoformat())
+        return max(rows, key=lambda p: p.effective_from or date.min).unit_price
+
+    @property
+    def is_perpetual(self) -> bool:
+        return self.kind is OfferKind.PERPETUAL
+
     @property
     def is_trial(self) -> bool:
         return self.kind is OfferKind.TRIAL

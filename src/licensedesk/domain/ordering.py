@@ -78,7 +78,8 @@ def place_order(policy: Policy, customer: Customer, tenant: Tenant, req: OrderRe
     if tenant.customer_ref != customer.ref:
         raise InvalidInput(f"tenant {tenant.ref} belongs to another customer", "テナントは別のお客様のものです",
                            code="TENANT-CUSTOMER")
-    if not policy.allows(req.term, req.billing):
+    billing = Billing.ONE_TIME if req.offer.is_perpetual else req.billing
+    if not req.offer.is_perpetual and not policy.allows(req.term, req.billing):
         raise InvalidInput(
             f"policy {policy.name} does not offer {req.term.value} billed {req.billing.value}",
             f"ポリシー {policy.name} では {req.term.value}・{req.billing.value} の契約はできません",
@@ -89,13 +90,14 @@ def place_order(policy: Policy, customer: Customer, tenant: Tenant, req: OrderRe
     end = coterm_end(policy, customer, req, when.today)
     sub = Subscription(
         ref=req.ref, customer=customer.ref, tenant=tenant.ref, offer=req.offer.code, policy=policy,
-        term=req.term, billing=req.billing, unit_price=unit_price, quantity=req.quantity,
+        term=req.term, billing=billing, unit_price=unit_price, quantity=req.quantity,
         ordered_at=when.instant, customer_name=customer.name,
-        auto_renew=auto_renew_default(policy, customer) if req.auto_renew is None else req.auto_renew,
+        auto_renew=(False if req.offer.is_perpetual  # ORD-PERPETUAL: no renewal rights
+                    else auto_renew_default(policy, customer) if req.auto_renew is None else req.auto_renew),
         processed_through=when.today,
     )
     sub.record("ordered", when, "ORD-ADD-PRODUCT", offer=req.offer.code, term=req.term.value,
-               billing=req.billing.value, quantity=req.quantity, unit_price=unit_price, policy=policy.binding)
+               billing=billing.value, quantity=req.quantity, unit_price=unit_price, policy=policy.binding)
     if req.offer.is_trial:
         from . import trial
 

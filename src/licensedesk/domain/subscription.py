@@ -316,8 +316,10 @@ class _Model(Protocol):
 
 def model_of(sub: Subscription) -> _Model:
     """The billing model module that implements ``sub``'s preset (nce, monthly or prepaid)."""
-    from . import models, trial  # they import this module: resolve at call time
+    from . import models, perpetual, trial  # they import this module: resolve at call time
 
+    if sub.billing is Billing.ONE_TIME:
+        return perpetual
     return trial if sub.in_trial else models.for_policy(sub.policy)
 
 

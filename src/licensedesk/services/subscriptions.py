@@ -86,7 +86,8 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, te
             raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
         chosen = svc.policy(policy)
         term_, billing_ = _term(term), _billing(billing)
-        price = 0 if found.is_trial else found.price_on(term_, billing_, when.today).unit_price
+        price = (0 if found.is_trial else found.one_time_price(when.today) if found.is_perpetual
+                 else found.price_on(term_, billing_, when.today).unit_price)
         req = OrderRequest(ref, found, term_, billing_, quantity, auto_renew,
                            _get(uow, align_with) if align_with else None, align_calendar_month)
         sub = place_order(chosen, customer, ten, req, when, price)
