@@ -172,6 +172,28 @@ def tenant_rows(engine: Engine, count: int) -> Iterator[list[Any]]:
         yield row
 
 
+CONTACT_COLUMNS = ("customer_ref", "position", "name", "email", "role")
+
+
+def contact_rows(engine: Engine, count: int) -> Iterator[list[Any]]:
+    """A billing contact per customer, so that every notice's mail is queued for someone."""
+    table = t.metadata.tables["customer_contacts"]
+    base = prepare(engine, table, {"customer_ref": "", "position": 0, "name": "経理部", "email": "",
+                                   "role": "billing"}, CONTACT_COLUMNS)
+    for i in range(count):
+        row = list(base)
+        row[0], row[3] = customer_ref(i), f"billing@bench{i}.example.jp"
+        yield row
+
+
+def seed_parties(engine: Engine, count: int, created: datetime) -> None:
+    """``count`` customers with a tenant each (and a billing contact when the schema has contacts)."""
+    bulk_insert(engine, t.customers, CUSTOMER_COLUMNS, customer_rows(engine, count, created))
+    bulk_insert(engine, t.tenants, TENANT_COLUMNS, tenant_rows(engine, count))
+    if "customer_contacts" in t.metadata.tables:
+        bulk_insert(engine, t.metadata.tables["customer_contacts"], CONTACT_COLUMNS, contact_rows(engine, count))
+
+
 def subscription_columns(pool: list[Template]) -> tuple[str, ...]:
     rest = sorted(k for k in pool[0].values if k not in VARYING)
     return (*VARYING, *rest)

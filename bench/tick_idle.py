@@ -63,8 +63,7 @@ def seed(url: str, n: int, per: int, today: date) -> dict[str, Any]:
 
     watch = c.Stopwatch()
     created = datetime.combine(yesterday - timedelta(days=400), time(9), tzinfo=ZONE)
-    _seed.bulk_insert(engine, t.customers, _seed.CUSTOMER_COLUMNS, _seed.customer_rows(engine, customers, created))
-    _seed.bulk_insert(engine, t.tenants, _seed.TENANT_COLUMNS, _seed.tenant_rows(engine, customers))
+    _seed.seed_parties(engine, customers, created)
     _seed.bulk_insert(engine, t.subscriptions, _seed.subscription_columns(pool),
                       _seed.subscription_rows(engine, n, per, pool))
     res["seed_insert_s"] = watch.seconds()
