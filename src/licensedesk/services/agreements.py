@@ -7,7 +7,7 @@ not have reached today yet), then loads, calls the domain, persists what it reco
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from licensedesk.domain.agreements import Agreement, Amendment, Partners, Party,
 from licensedesk.domain.enrollment import Enrollment, Option, enroll
 from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.parties import Segment
+from licensedesk.domain.subscription import When
 from licensedesk.domain.vl_orders import VlOrder
 
 from .context import Services
@@ -126,39 +127,33 @@ def place_order(svc: Services, now: datetime, *, enrollment: str, po: str | None
     return order
 
 
-def breach_notice(svc: Services, now: datetime, *, enrollment: str, party: str) -> Enrollment:
-    """VL-TERMINATE-BREACH: a written notice of material breach; the cure period is 30 days."""
+def _act_on_enrollment(svc: Services, now: datetime, enrollment: str,
+                       act: Callable[[Enrollment, When], object]) -> Enrollment:
+    """The shape of every enrollment change: catch up VL work, load, let the domain act, save, commit."""
     when = svc.when(now)
     run_day(svc, when.today)
     with svc.uow() as uow:
         found = get_enrollment(uow, enrollment)
-        found.notify_breach(when, parse_enum(Party, party, "party"))
+        act(found, when)
         _save_enrollment(uow, found, now)
         uow.commit()
     return found
+
+
+def breach_notice(svc: Services, now: datetime, *, enrollment: str, party: str) -> Enrollment:
+    """VL-TERMINATE-BREACH: a written notice of material breach; the cure period is 30 days."""
+    return _act_on_enrollment(svc, now, enrollment,
+                              lambda found, when: found.notify_breach(when, parse_enum(Party, party, "party")))
 
 
 def cure_breach(svc: Services, now: datetime, *, enrollment: str) -> Enrollment:
-    when = svc.when(now)
-    run_day(svc, when.today)
-    with svc.uow() as uow:
-        found = get_enrollment(uow, enrollment)
-        found.cure_breach(when)
-        _save_enrollment(uow, found, now)
-        uow.commit()
-    return found
+    return _act_on_enrollment(svc, now, enrollment, lambda found, when: found.cure_breach(when))
 
 
 def choose_expiry(svc: Services, now: datetime, *, enrollment: str, option: str) -> Enrollment:
     """VL-NOTICE-60D: the institution's choice; an extension moves the end date at once."""
-    when = svc.when(now)
-    run_day(svc, when.today)
-    with svc.uow() as uow:
-        found = get_enrollment(uow, enrollment)
-        found.choose(when, parse_enum(Option, option, "option"))
-        _save_enrollment(uow, found, now)
-        uow.commit()
-    return found
+    return _act_on_enrollment(svc, now, enrollment,
+                              lambda found, when: found.choose(when, parse_enum(Option, option, "option")))
 
 
 def _terminate_enrollments(uow: UnitOfWork, agreement: Agreement, now: datetime, svc: Services, rule: str,
