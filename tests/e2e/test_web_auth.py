@@ -21,6 +21,7 @@ def test_login_sends_staff_to_the_console_and_customers_to_the_portal(web_app: W
     assert "ld_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
     page = staff.get("/console")
     assert page.status_code == 200 and "コンソール" in page.text and "admin" in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
     assert staff.get("/").headers["location"] == "/console"
 
     customer = web_app.client()

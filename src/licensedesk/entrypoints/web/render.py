@@ -27,6 +27,10 @@ from .i18n import translate
 from .session import current_user, language, web
 
 FLASH_COOKIE = "ld_flash"
+# Pages are never framed (clickjacking of confirm buttons), never sniffed, and not kept in shared caches
+# or the back-button cache after logout.
+PAGE_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                "Cache-Control": "no-store"}
 
 
 @pass_context
@@ -91,7 +95,7 @@ def render(request: Request, template: str, status_code: int = 200, headers: dic
                "nav_staff": ctx_web.nav_staff, "nav_customer": ctx_web.nav_customer,
                "csrf_token": user.csrf_token if user else "", "flashes": flashes, "path": request.url.path, **ctx}
     html = environment().get_template(template).render(context)
-    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response = HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
     if flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
