@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import tempfile
@@ -100,7 +101,9 @@ def _seed(url: str) -> None:
 @cache
 def _sqlite_template() -> Path:
     """The demo database built once per test process; each SQLite test gets a copy."""
-    path = Path(tempfile.mkdtemp(prefix="ld_web_")) / "demo.sqlite3"
+    directory = tempfile.mkdtemp(prefix="ld_web_")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = Path(directory) / "demo.sqlite3"
     _seed(f"sqlite+pysqlite:///{path}")
     return path
 
