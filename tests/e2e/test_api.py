@@ -262,6 +262,10 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("POST", "/documents/INV-0/void", {"reason": "r"}, ("admin", "billing")),
     ("POST", "/simulate", {"format": 9}, ("admin", "sales", "billing", "read_only")),
     ("POST", "/preview", {"format": 9}, ("admin", "sales", "billing", "read_only")),
+    # previews of subscription changes (v1_previews): read-only, customers too (their own)
+    ("POST", "/subscriptions/nope/change-quantity/preview", {"quantity": 2}, ROLES),
+    ("POST", "/subscriptions/nope/auto-renew/preview", {"enabled": False}, ROLES),
+    ("POST", "/subscriptions/nope/cancel/preview", None, ROLES),
     # billing beyond documents (v1_billing)
     ("POST", "/bank/imports", {"csv": "not,a,deposit"}, ("admin", "billing")),
     ("GET", "/bank/deposits", None, ("admin", "billing")),

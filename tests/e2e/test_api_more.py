@@ -190,3 +190,37 @@ def test_bank_credit_and_relationship_on_both_databases(db_url: str) -> None:
     env.post("/relationships", {"ref": "rel-1", "tenant": "acme-t"}, role="sales")
     assert env.post("/relationships/rel-1/accept", role="customer").json()["status"] == "accepted"
     env.engine.dispose()
+
+
+# --- previews ----------------------------------------------------------------------------------------------------
+
+def test_previews_show_the_charge_refund_or_refusal_and_change_nothing(env: Env) -> None:
+    order(env)
+    order(env, "s2", "sakura-t", 3)
+    added = env.post("/subscriptions/s1/change-quantity/preview", {"quantity": 12}, role="customer").json()
+    assert added["allowed"] and added["before"]["quantity"] == 10 and added["after"]["quantity"] == 12
+    doc = added["documents"][0]
+    assert doc["kind"] == "invoice" and doc["lines"][0]["explain"]["rule"] == "PRICE-ONE" and added["rules"] == [
+        "PRICE-ONE"]
+    confirmed = env.post("/subscriptions/s1/change-quantity", {"quantity": 12})
+    assert confirmed.status_code == 200
+    issued = _invoice(env)
+    assert issued["total"] == doc["total"]  # the preview drafted exactly the invoice the change issued
+    keys = {d["key"]: d for d in env.post("/subscriptions/s1/cancel/preview").json()["deadlines"]}
+    assert keys["cancel_allowed_until"]["rule"] == "NCE-CANCEL-168H"
+    assert keys["optout_deadline"]["rule"] == "TERM-RENEW-OPTOUT-30D" and keys["renews_on"]["at"] == "2027-06-18"
+    assert keys["reduce_allowed_until"]["rule"] == "NCE-REDUCE-168H"
+    refund = env.post("/subscriptions/s1/cancel/preview", role="customer").json()
+    assert refund["allowed"] and refund["documents"][0]["kind"] == "credit_note" and refund["documents"][0]["total"] < 0
+    assert env.get("/subscriptions/s1").json()["status"] == "active"  # a preview changes nothing
+    env.clock.at = T0 + timedelta(hours=169)
+    late = env.post("/subscriptions/s1/cancel/preview", role="customer", lang="ja").json()
+    assert late["allowed"] is False and late["refusal"]["code"] == "NCE-CANCEL-168H" and "キャンセル期限" in late[
+        "refusal"]["message"]
+    reduce = env.post("/subscriptions/s1/change-quantity/preview", {"quantity": 5}).json()
+    assert reduce["refusal"]["code"] == "NCE-REDUCE-168H"
+    renewal = env.post("/subscriptions/s1/change-quantity/preview", {"quantity": 5, "at_renewal": True}).json()
+    assert renewal["allowed"] and renewal["after"]["next_term_quantity"] == 5 and renewal["documents"] == []
+    assert env.post("/subscriptions/s1/auto-renew/preview", {"enabled": False}).json()["allowed"] is True
+    refused(env.post("/subscriptions/s2/cancel/preview", role="customer"), 404, "NOT-FOUND")
+    refused(env.post("/subscriptions/nope/cancel/preview"), 404, "NOT-FOUND")
