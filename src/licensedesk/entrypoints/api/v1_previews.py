@@ -35,11 +35,12 @@ def draft_view(d: DocumentDraft) -> dict[str, Any]:
 def preview_view(p: previews.Preview, lang: str) -> dict[str, Any]:
     refusal = None if p.refusal is None else {"code": p.refusal.code, "message": p.refusal.message(lang),
                                               "details": p.refusal.details}
-    return jsonable_encoder({
+    view: dict[str, Any] = jsonable_encoder({
         "ref": p.ref, "action": p.action, "allowed": p.allowed, "rules": p.rules, "before": p.before,
         "after": p.after, "documents": [draft_view(d) for d in p.documents], "refusal": refusal,
         "deadlines": [{"key": d.key, "rule": d.rule, "at": d.at, "formula": {"en": d.formula_en, "ja": d.formula_ja}}
                       for d in p.deadlines]})
+    return view
 
 
 def _scoped(svc: Services, actor: Actor, ref: str) -> None:
