@@ -32,13 +32,28 @@ from licensedesk.config import Settings
 from licensedesk.domain.errors import DomainError, NotFound
 from licensedesk.services.context import Services
 
-from . import auth, console, i18n, portal
+from . import (
+    auth,
+    console,
+    console_documents,
+    console_orders,
+    console_parties,
+    console_payments,
+    console_subscriptions,
+    i18n,
+    portal,
+)
 from .render import login_url, render, t
 from .session import Forbidden, LoginRequired, WebContext, csrf_protect, current_user, language
 
 # Every page module: each has router() (and optionally JA/EN words). Add yours here, one line each.
 ROUTERS: list[Any] = [
-    console,  # /console (staff console: customers, subscriptions, documents, payments)
+    console,  # /console (the console's home; its words in words_console.py)
+    console_parties,  # /console/customers, /console/tenants
+    console_subscriptions,  # /console/subscriptions (detail, changes with preview)
+    console_orders,  # /console/orders/new
+    console_documents,  # /console/documents (PDF, pay, void, re-issue)
+    console_payments,  # /console/payments (bank statement upload, matching queue)
     portal,  # /portal (customer portal)
 ]
 

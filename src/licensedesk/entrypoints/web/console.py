@@ -9,6 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from .render import render
 from .session import WebUser, require_staff
+from .words_console import EN, JA
+
+__all__ = ["EN", "JA", "NAV_STAFF", "router"]
 
 Staff = Annotated[WebUser, Depends(require_staff())]
 NAV_STAFF = [("/console", "nav.console")]
