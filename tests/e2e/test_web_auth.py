@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.routing import APIRoute
 from web_support import WebApp
 
+from licensedesk.entrypoints import web
 from licensedesk.entrypoints.web import ROUTERS, i18n, session
 
 
@@ -155,8 +157,23 @@ def test_every_web_post_route_refuses_a_post_without_csrf(web_app: WebApp) -> No
         assert answer.status_code == 403 and "CSRF" in answer.text, path
 
 
-def test_both_catalogs_have_the_same_words() -> None:
-    assert set(i18n.JA) == set(i18n.EN)
+def test_both_catalogs_have_the_same_words_and_every_word_a_template_asks_for(web_app_sqlite: WebApp) -> None:
+    assert set(i18n.JA) == set(i18n.EN)  # after install_web merged every module's words
+    templates = Path(web.__file__).parent / "templates"
+    asked = {key for path in templates.rglob("*.html") for key in re.findall(r'\bt\("([a-z_.-]+)"', path.read_text())}
+    asked = {key for key in asked if not key.endswith(".")}  # t("status." ~ s): a prefix, not a key
+    assert asked and not asked - set(i18n.JA)
+
+
+def test_old_login_failures_are_pruned(web_app: WebApp) -> None:
+    client = web_app.client()
+    client.login("admin", "wrong")
+    web_app.clock.at += session.THROTTLE_WINDOW + timedelta(seconds=1)
+    client.login("sales", "wrong")
+    with web_app.svc.uow() as uow:
+        since = web_app.clock.at - timedelta(days=1)
+        assert uow.web.failures(since, name="admin") == (0, None)
+        assert uow.web.failures(since, name="sales")[0] == 1
 
 
 def test_the_api_still_answers_json_errors(web_app: WebApp) -> None:

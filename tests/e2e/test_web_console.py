@@ -213,3 +213,14 @@ def test_a_bank_statement_upload_queues_what_it_cannot_match_and_a_person_matche
                            files={"statement": ("bad.csv", b"2026-99-01,1,X\n", "text/csv")})
     assert "[DEPOSIT-FILE] 1行目: 日付ではありません" in client.get(bad.headers["location"]).text
     assert len(_audit(web_app)) == 2  # the refused file left no trace
+
+
+def test_malformed_and_unknown_requests_answer_pages_not_json(web_app_sqlite: WebApp) -> None:
+    client = web_app_sqlite.client()
+    client.login("billing")
+    malformed = client.post("/console/payments/not-a-number/match", {"invoice": "x"})
+    assert malformed.status_code == 422 and "<html" in malformed.text and "INVALID-INPUT" in malformed.text
+    assert client.get("/console/no-such-page").status_code == 404
+    sales = web_app_sqlite.client()
+    sales.login("sales")
+    assert sales.get("/console/subscriptions/ACME-E3/change/explode").status_code == 404

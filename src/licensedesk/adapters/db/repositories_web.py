@@ -54,5 +54,8 @@ class WebRepository:
             oldest = datetime.fromisoformat(oldest)
         return int(count), oldest
 
+    def delete_failures_before(self, before: datetime) -> None:
+        self.conn.execute(delete(web_login_attempts).where(web_login_attempts.c.at <= before))
+
     def clear_failures(self, name: str) -> None:
         self.conn.execute(delete(web_login_attempts).where(web_login_attempts.c.name == name))

@@ -24,12 +24,13 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from licensedesk.config import Settings
-from licensedesk.domain.errors import DomainError, NotFound
+from licensedesk.domain.errors import DomainError, NotFound, RuleViolation
 from licensedesk.services.context import Services
 
 from . import (
@@ -82,6 +83,7 @@ def _install_errors(app: FastAPI) -> None:
     """Web paths answer errors as pages; every other path keeps the handler installed before (the API's)."""
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
+    api_invalid = app.exception_handlers.get(RequestValidationError)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         if request.headers.get("hx-request"):  # htmx follows no redirect: ask it to load the login page
@@ -100,7 +102,7 @@ def _install_errors(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if not is_web(request) and api_domain is not None:
             return await _call(api_domain, request, exc)
-        status = 404 if isinstance(exc, NotFound) else 409
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, RuleViolation) else 422
         title = t(request, "error.notfound.title" if status == 404 else "error.refused.title")
         return render(request, "error.html", status_code=status, title=title, message=exc.message(language(request)),
                       code=exc.code)
@@ -115,6 +117,15 @@ def _install_errors(app: FastAPI) -> None:
         return render(request, "error.html", status_code=exc.status_code, title=str(exc.status_code),
                       message=str(exc.detail), code=f"HTTP-{exc.status_code}", headers=getattr(exc, "headers", None))
 
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not is_web(request) and api_invalid is not None:
+            return await _call(api_invalid, request, exc)
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
+        return render(request, "error.html", status_code=422, title=t(request, "error.refused.title"),
+                      message=fields, code="INVALID-INPUT")
+
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(DomainError, domain)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from licensedesk.domain.dates import explain_dates
-from licensedesk.domain.errors import DomainError, InvalidInput
+from licensedesk.domain.errors import DomainError, InvalidInput, NotFound
 from licensedesk.domain.subscription import Status, Subscription
 from licensedesk.entrypoints.api import views
 from licensedesk.presets import PRESET_NAMES
@@ -79,7 +79,7 @@ def differences(before: Subscription, after: Subscription) -> list[tuple[str, An
 
 def _change(kind: str) -> Change:
     if kind not in CHANGES:
-        raise InvalidInput(f"unknown change {kind}", f"変更の種類 {kind} はありません", code="NOT-FOUND")
+        raise NotFound(f"no change {kind}", f"変更の種類 {kind} はありません", change=kind)
     return CHANGES[kind]
 
 

@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from licensedesk.config import Settings
 from licensedesk.entrypoints.api.security import STAFF, Role, hash_password, token_digest, verify_password
@@ -167,7 +168,7 @@ async def csrf_protect(request: Request) -> None:
     """Dependency of every router ``install_web`` mounts: a POST must carry the session's CSRF token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    user = current_user(request)
+    user = await run_in_threadpool(current_user, request)  # a database read: not on the event loop
     if user is None:
         raise LoginRequired()
     sent = request.headers.get("x-csrf-token")
@@ -212,6 +213,7 @@ def login(ctx: WebContext, name: str, password: str, ip: str, language: str) -> 
         digest = user["password_hash"] if user is not None else None
         ok = verify_password(digest or _dummy_hash(), password) and digest is not None
         if not ok or user is None:
+            uow.web.delete_failures_before(since)  # the table holds only what the window still counts
             uow.web.add_failure(name, ip, now)
             uow.commit()
             return None
