@@ -4,6 +4,7 @@ in English and Japanese, roles, customer scoping, idempotency, the audit chain, 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -250,6 +251,8 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("GET", "/offers", None, ROLES),
     ("GET", "/subscriptions", None, ROLES),
     ("GET", "/documents", None, ROLES),
+    *[("GET", p, None, ROLES) for p in ("/offers/M365-E3", "/subscriptions/nope", "/documents/INV-0",
+                                        "/documents/INV-0/pdf")],
     ("POST", "/customers", BODY_CUSTOMER, ("admin", "sales")),
     ("POST", "/tenants", {"ref": "t9", "customer": "nobody", "domain": "x.onmicrosoft.com", "country": "JP"},
      ("admin", "sales")),
@@ -325,6 +328,16 @@ def test_role_matrix(matrix_env: Env, role: str, method: str, path: str, body: A
         assert response.json().get("code") != "AUTH-ROLE"
     else:
         refused(response, 403, "AUTH-ROLE")
+
+
+def test_the_matrix_covers_every_operation_of_the_openapi(matrix_env: Env) -> None:
+    """A route added later without its row in MATRIX fails here."""
+    paths = matrix_env.client.get("/openapi.json").json()["paths"]
+    operations = [(m.upper(), p[len("/api/v1"):]) for p, ops in paths.items() if p.startswith("/api/v1") for m in ops]
+    assert len(operations) >= 60
+    for method, path in operations:
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+        assert any(m == method and pattern.match(p) for m, p, _, _ in MATRIX), f"{method} {path} not in MATRIX"
 
 
 # --- audit log and the CLI -------------------------------------------------------------------------------------
