@@ -4,6 +4,7 @@ in English and Japanese, roles, customer scoping, idempotency, the audit chain, 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -250,6 +251,8 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("GET", "/offers", None, ROLES),
     ("GET", "/subscriptions", None, ROLES),
     ("GET", "/documents", None, ROLES),
+    *[("GET", p, None, ROLES) for p in ("/offers/M365-E3", "/subscriptions/nope", "/documents/INV-0",
+                                        "/documents/INV-0/pdf")],
     ("POST", "/customers", BODY_CUSTOMER, ("admin", "sales")),
     ("POST", "/tenants", {"ref": "t9", "customer": "nobody", "domain": "x.onmicrosoft.com", "country": "JP"},
      ("admin", "sales")),
@@ -262,6 +265,50 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("POST", "/documents/INV-0/void", {"reason": "r"}, ("admin", "billing")),
     ("POST", "/simulate", {"format": 9}, ("admin", "sales", "billing", "read_only")),
     ("POST", "/preview", {"format": 9}, ("admin", "sales", "billing", "read_only")),
+    # previews of subscription changes (v1_previews): read-only, customers too (their own)
+    ("POST", "/subscriptions/nope/change-quantity/preview", {"quantity": 2}, ROLES),
+    ("POST", "/subscriptions/nope/auto-renew/preview", {"enabled": False}, ROLES),
+    ("POST", "/subscriptions/nope/cancel/preview", None, ROLES),
+    # billing beyond documents (v1_billing)
+    ("POST", "/bank/imports", {"csv": "not,a,deposit"}, ("admin", "billing")),
+    ("GET", "/bank/deposits", None, ("admin", "billing")),
+    ("GET", "/bank/deposits/999", None, ("admin", "billing")),
+    ("POST", "/bank/deposits/999/match", {"invoices": ["INV-0"]}, ("admin", "billing")),
+    ("POST", "/bank/deposits/999/credit", {"customer": "acme"}, ("admin", "billing")),
+    ("POST", "/bank/deposits/999/return", {"note": "n"}, ("admin", "billing")),
+    ("POST", "/documents/INV-0/reissue", None, ("admin", "billing")),
+    ("POST", "/documents/INV-0/apply-credit", {}, ("admin", "billing")),
+    ("GET", "/customers/acme/credit", None, ROLES),
+    ("GET", "/customers/acme/statement", None, ROLES),
+    ("POST", "/customers/nobody/refund", {"amount": 1}, ("admin", "billing")),
+    # volume licensing (v1_agreements)
+    *[("GET", p, None, ROLES) for p in ("/agreements", "/agreements/nope", "/enrollments", "/enrollments/nope",
+                                        "/cocp", "/cocp/nope", "/cicr", "/cicr/nope")],
+    ("POST", "/agreements", {"ref": "a9", "customer": "nobody"}, ("admin", "sales")),
+    ("POST", "/agreements/nope/disqualify", {}, ("admin", "sales")),
+    ("POST", "/agreements/nope/end", {}, ("admin", "sales")),
+    ("POST", "/enrollments", {"ref": "e9", "agreement": "nope", "effective": "2026-06-18", "reseller": "R"},
+     ("admin", "sales")),
+    ("POST", "/enrollments/nope/orders", {}, ("admin", "sales")),
+    ("POST", "/enrollments/nope/choose", {"option": "buy_out"}, ("admin", "sales")),
+    ("POST", "/enrollments/nope/breach-notice", {"party": "institution"}, ("admin", "sales")),
+    ("POST", "/enrollments/nope/cure", None, ("admin", "sales")),
+    ("POST", "/cocp", {"ref": "C-9", "kind": "reseller", "enrollments": ["nope"], "current": {},
+                       "signatures": {}}, ("admin", "sales")),
+    ("POST", "/cocp/nope/decide", {"approved": True}, ("admin", "sales")),
+    ("POST", "/cocp/nope/duties", {"duty": "x"}, ("admin", "sales")),
+    ("POST", "/cicr", {"ref": "R-9", "agreement": "nope", "role": "x"}, ("admin", "sales")),
+    ("POST", "/cicr/nope/decide", {"approved": True}, ("admin", "sales")),
+    # relationships and transfer plans (v1_transfers): the customer's own admin accepts and revokes
+    ("GET", "/relationships", None, ROLES),
+    ("GET", "/relationships/nope", None, ROLES),
+    ("POST", "/relationships", {"ref": "r9", "tenant": "nobody"}, ("admin", "sales")),
+    ("POST", "/relationships/nope/accept", None, ("admin", "sales", "customer")),
+    ("GET", "/tenants/acme-t/delegated-admin", None, ROLES),
+    ("POST", "/tenants/nope/revoke-delegated-admin", None, ("admin", "sales", "customer")),
+    ("GET", "/transfer-plans", None, ("admin", "sales", "billing", "read_only")),
+    ("GET", "/transfer-plans/nope", None, ("admin", "sales", "billing", "read_only")),
+    ("POST", "/transfer-plans", {"ref": "p9", "tenant": "nobody", "direction": "outgoing"}, ("admin", "sales")),
 ]
 
 
@@ -281,6 +328,16 @@ def test_role_matrix(matrix_env: Env, role: str, method: str, path: str, body: A
         assert response.json().get("code") != "AUTH-ROLE"
     else:
         refused(response, 403, "AUTH-ROLE")
+
+
+def test_the_matrix_covers_every_operation_of_the_openapi(matrix_env: Env) -> None:
+    """A route added later without its row in MATRIX fails here."""
+    paths = matrix_env.client.get("/openapi.json").json()["paths"]
+    operations = [(m.upper(), p[len("/api/v1"):]) for p, ops in paths.items() if p.startswith("/api/v1") for m in ops]
+    assert len(operations) >= 60
+    for method, path in operations:
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+        assert any(m == method and pattern.match(p) for m, p, _, _ in MATRIX), f"{method} {path} not in MATRIX"
 
 
 # --- audit log and the CLI -------------------------------------------------------------------------------------

@@ -9,13 +9,24 @@ from fastapi import APIRouter, FastAPI
 from licensedesk.config import Settings
 from licensedesk.services.context import Services
 
-from . import errors, v1_documents, v1_parties, v1_simulate, v1_subscriptions
+from . import (
+    errors,
+    v1_agreements,
+    v1_billing,
+    v1_documents,
+    v1_parties,
+    v1_previews,
+    v1_simulate,
+    v1_subscriptions,
+    v1_transfers,
+)
 from .context import ApiContext
 
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
-    for module in (v1_parties, v1_subscriptions, v1_documents, v1_simulate):
+    for module in (v1_parties, v1_subscriptions, v1_previews, v1_billing, v1_documents, v1_simulate, v1_agreements,
+                   v1_transfers):
         api.include_router(module.router)
     return api
 

@@ -1,0 +1,214 @@
+"""Order placement through the REST API on PostgreSQL with several server processes
+(goal: ≥ 300 requests/s with p99 ≤ 100 ms).
+
+Seeds a fresh PostgreSQL database ``bench_api_<pid>`` (migrated to head, sample catalog, ``--customers``
+customers with one tenant each, one ``sales`` user with a bearer token), starts
+``uvicorn --factory licensedesk.entrypoints.api.asgi:without_scheduler --workers W`` as a child process,
+and drives ``--requests`` ``POST /api/v1/subscriptions`` (each with its own Idempotency-Key, spread over
+the tenants) from ``--concurrency`` concurrent httpx (async) clients. Each order is the whole path: bearer
+token lookup, the parties' checks, the subscription, its first invoice (numbered from the locked counter),
+the notice, the outbox mail, the audit entry and the idempotency record, in one transaction.
+
+A warm-up of ``--warmup`` orders (not counted) comes first. Prints requests/s, latency p50/p95/p99/max
+and the errors by status. The client runs on the same machine and takes CPU from the server.
+
+    .venv/bin/python bench/api_orders.py                     # PostgreSQL on 127.0.0.1, workers = cores
+    .venv/bin/python bench/api_orders.py --workers 2 --requests 3000 --concurrency 16
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import _common as c
+
+GOAL_RPS = 300.0
+GOAL_P99_MS = 100.0
+ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def main(argv: list[str]) -> int:
+    p = c.parser(__doc__ or "")
+    p.add_argument("--requests", type=int, default=3000, help="orders measured (default 3,000)")
+    p.add_argument("--warmup", type=int, default=200, help="orders before measuring (default 200)")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes "
+                   "(default: the number of cores)")
+    p.add_argument("--customers", type=int, default=200, help="customers (one tenant each) the orders spread "
+                   "over (default 200)")
+    args = p.parse_args(argv)
+    if not args.database_url:
+        args.database_url = [c.DEFAULT_POSTGRES]
+    return c.run(args, argv, bench, report)
+
+
+def _database(spec: str) -> tuple[str, Any]:
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    if not spec.startswith("postgresql"):
+        raise SystemExit("this benchmark runs on PostgreSQL (several server processes share the database)")
+    admin = create_engine(spec, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    name = f"bench_api_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(spec).set(database=name).render_as_string(hide_password=False), drop
+
+
+def seed(url: str, customers: int) -> str:
+    """Catalog, customers and tenants through the handlers, one sales user; returns its bearer token."""
+    from licensedesk.bootstrap import build
+    from licensedesk.config import Settings
+    from licensedesk.entrypoints.api import security
+    from licensedesk.services import parties
+    from licensedesk.services.catalog import load_sample_catalog
+
+    engine = c.migrated_engine(url)
+    svc = build(Settings(database_url=url), engine)
+    now = datetime(2026, 6, 18, 10, tzinfo=ZONE)
+    load_sample_catalog(svc)
+    for i in range(customers):
+        parties.register_customer(svc, now, ref=f"c{i:05d}", name=f"ベンチ株式会社{i}", entity="corporation",
+                                  country="JP")
+        parties.register_tenant(svc, now, ref=f"t{i:05d}", customer=f"c{i:05d}",
+                                domain=f"bench{i}.onmicrosoft.com", country="JP")
+    security.add_user(svc, now, "bench", "sales", None, None)
+    token = security.create_token(svc, now, "bench")
+    engine.dispose()
+    return token
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LICENSEDESK_DATABASE_URL": url, "PYTHONPATH": str(c.ROOT / "src")}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "licensedesk.entrypoints.api.asgi:without_scheduler",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+           "--no-access-log"]
+    return subprocess.Popen(cmd, env=env, start_new_session=True)
+
+
+async def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not answer /healthz within 60 s")
+
+
+async def drive(base: str, token: str, start: int, n: int, concurrency: int, customers: int
+                ) -> tuple[list[float], Counter[int], float]:
+    """``n`` orders, ``concurrency`` in flight; returns each latency (s), the statuses, the wall time."""
+    import httpx
+
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    queue = iter(range(start, start + n))
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def one_client(client: httpx.AsyncClient) -> None:
+        for i in queue:
+            body = {"ref": f"s{i:07d}", "tenant": f"t{i % customers:05d}", "offer": "M365-E3", "term": "P1Y",
+                    "billing": "monthly", "quantity": 1 + i % 50}
+            began = time.perf_counter()
+            try:
+                response = await client.post("/api/v1/subscriptions", json=body,
+                                             headers={**headers, "Idempotency-Key": f"bench-{i}"})
+                statuses[response.status_code] += 1
+            except httpx.HTTPError:
+                statuses[0] += 1
+            latencies.append(time.perf_counter() - began)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        watch = c.Stopwatch()
+        await asyncio.gather(*(one_client(client) for _ in range(concurrency)))
+        return latencies, statuses, watch.seconds()
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench(spec: str, args: Any) -> c.Result:
+    label = c.backend_label(spec)
+    res: c.Result = {"backend": label, "workers": args.workers, "concurrency": args.concurrency,
+                     "requests": args.requests, "date": c.now_utc(), "machine": c.machine()}
+    url, drop = _database(spec)
+    proc = None
+    try:
+        print(f"[{label}] seeding {args.customers} customers …", flush=True)
+        token = c.in_child(seed, url, args.customers)
+        port = _free_port()
+        proc = start_server(url, args.workers, port)
+        base = f"http://127.0.0.1:{port}"
+        asyncio.run(_wait_ready(base, proc))
+        res["cpu_ms_before"] = c.calibrate()
+        asyncio.run(drive(base, token, 0, args.warmup, args.concurrency, args.customers))
+        print(f"[{label}] {args.requests} orders, {args.concurrency} in flight, {args.workers} workers …", flush=True)
+        latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
+                                                      args.customers))
+        res["cpu_ms_after"] = c.calibrate()
+        res.update(rps=len(latencies) / wall, wall_s=wall, p50_ms=_pct(latencies, 0.50),
+                   p95_ms=_pct(latencies, 0.95), p99_ms=_pct(latencies, 0.99), max_ms=1000 * max(latencies),
+                   mean_ms=1000 * statistics.fmean(latencies), statuses=dict(statuses),
+                   errors=sum(n for s, n in statuses.items() if s != 201), load=os.getloadavg())
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        drop()
+    return res
+
+
+def report(results: list[c.Result], args: Any) -> None:
+    rows = [[r["backend"], r["workers"], r["concurrency"], r["requests"], r["rps"], r["p50_ms"], r["p95_ms"],
+             r["p99_ms"], r["max_ms"], r["errors"]] for r in results]
+    print()
+    print(c.table(rows, ["backend", "workers", "in flight", "orders", "req/s", "p50 ms", "p95 ms", "p99 ms",
+                         "max ms", "errors"]))
+    for r in results:
+        print(f"statuses {r['statuses']}; CPU calibration {r['cpu_ms_before']:.0f} → {r['cpu_ms_after']:.0f} ms; "
+              f"load average after {tuple(round(x, 2) for x in r['load'])}; {r['machine']}; {r['date']}")
+        met = r["rps"] >= GOAL_RPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]
+        print(f"goal ≥ {GOAL_RPS:.0f} req/s and p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
