@@ -1,0 +1,103 @@
+"""The console's charts (issue 7): renewals due by month ahead, revenue by month behind.
+
+Renewals: the live subscriptions whose term ends in each of the next 12 months, with the value of the
+term that would follow (quantity for the next term × unit price × cycles per term, tax-exclusive);
+an auto-renewing subscription whose term is shorter than the window (P1M) appears in each month it
+would renew (TERM-RENEW-AUTO: the next term starts the day after the term end, ``calendar.term_end``).
+Those not renewing are counted apart ("ending"). Revenue: the documents issued in each of the last 12
+months, credit notes negative, void documents left out (a re-issue counts in its own month); see
+docs/decisions.md (D-INSIGHTS-*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from licensedesk.domain.billing import DocumentKind, DocumentStatus
+from licensedesk.domain.calendar import ONE_DAY, add_months, term_end
+from licensedesk.domain.subscription import Status, Subscription
+
+from .context import Services
+
+MONTHS = 12
+
+
+@dataclass(frozen=True)
+class RenewalMonth:
+    month: date  # the first day of the month
+    count: int  # terms ending this month that renew automatically
+    amount: int  # yen, tax-exclusive: the value of the terms that follow
+    ending: int  # terms ending this month without renewal (auto-renew off)
+
+
+@dataclass(frozen=True)
+class RevenueMonth:
+    month: date
+    invoices: int  # number of invoices issued
+    credit_notes: int
+    net: int  # tax-exclusive, credit notes subtracted
+    gross: int  # tax-inclusive
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def months_from(first: date, count: int) -> list[date]:
+    return [add_months(month_start(first), k) for k in range(count)]
+
+
+def renewals_by_month(svc: Services, today: date, months: int = MONTHS) -> list[RenewalMonth]:
+    """The next ``months`` months from ``today``'s month: terms ending in each, and what renewing them is worth."""
+    window = months_from(today, months)
+    last = add_months(window[0], months) - ONE_DAY
+    counts = {m: [0, 0, 0] for m in window}
+    with svc.uow() as uow:
+        subs = [s for s in uow.subscriptions.all() if s.status is Status.ACTIVE and s.term_end is not None]
+    for sub in subs:
+        for end in _term_ends(sub, today, last):
+            row = counts[month_start(end)]
+            if sub.auto_renew:
+                row[0] += 1
+                row[1] += _next_term_value(sub)
+            else:
+                row[2] += 1
+    return [RenewalMonth(m, *counts[m]) for m in window]
+
+
+def _term_ends(sub: Subscription, first: date, last: date) -> list[date]:
+    """The term ends of ``sub`` falling in ``first`` … ``last``: the current one, then renewals if auto-renewing."""
+    assert sub.term_end is not None
+    ends, end = [], sub.term_end
+    while end <= last:
+        if end >= first:
+            ends.append(end)
+        if not sub.auto_renew:
+            break
+        end = term_end(end + ONE_DAY, sub.term.months)
+    return ends
+
+
+def _next_term_value(sub: Subscription) -> int:
+    """Quantity of the next term × price per cycle × cycles per term (tax-exclusive, current prices)."""
+    quantity = sub.next_term_quantity if sub.next_term_quantity is not None else sub.quantity
+    unit = sub.renewal_price if sub.renewal_price is not None else sub.unit_price
+    return quantity * unit * (sub.term.months // sub.cycle_months)
+
+
+def revenue_by_month(svc: Services, today: date, months: int = MONTHS) -> list[RevenueMonth]:
+    """The last ``months`` months up to ``today``'s: documents issued, credit notes negative, voids left out."""
+    window = months_from(add_months(month_start(today), -(months - 1)), months)
+    last = add_months(window[-1], 1) - ONE_DAY
+    sums = {m: [0, 0, 0, 0] for m in window}
+    with svc.uow() as uow:
+        docs = uow.billing.issued_between(window[0], last)
+    for doc in docs:
+        if doc["status"] == DocumentStatus.VOID.value:
+            continue
+        row = sums[month_start(doc["issue_date"])]
+        row[0 if doc["kind"] == DocumentKind.INVOICE.value else 1] += 1
+        row[2] += doc["subtotal"]
+        row[3] += doc["total"]
+    return [RevenueMonth(m, *sums[m]) for m in window]
