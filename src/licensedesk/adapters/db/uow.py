@@ -23,6 +23,7 @@ from .repositories_api import ApiRepository
 from .repositories_billing import BillingRepository
 from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
+from .repositories_web import WebRepository
 
 
 class SqlUnitOfWork:
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     vl: ports.VolumeLicensing
     api: ports.ApiStore
     outbox: ports.Outbox
+    web: ports.WebStore
 
     def __init__(self, engine: Engine, *, queue_mail: bool = True) -> None:
         self.engine = engine
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.parties = PartyStore(conn)
         self.vl = SqlVolumeLicensing(conn)
         self.api = ApiRepository(conn)
+        self.web = WebRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
