@@ -32,14 +32,16 @@ from licensedesk.config import Settings
 from licensedesk.domain.errors import DomainError, NotFound
 from licensedesk.services.context import Services
 
-from . import auth, console, i18n, portal
+from . import auth, console, i18n, insights, insights_tools, portal
 from .render import login_url, render, t
 from .session import Forbidden, LoginRequired, WebContext, csrf_protect, current_user, language
 
 # Every page module: each has router() (and optionally JA/EN words). Add yours here, one line each.
 ROUTERS: list[Any] = [
+    insights,  # /console dashboard (listed before console so its /console wins), calendar, calendar.ics, charts
     console,  # /console (staff console: customers, subscriptions, documents, payments)
     portal,  # /portal (customer portal)
+    insights_tools,  # /console/what-if, /console/outbox (and the nav entries of the insights pages)
 ]
 
 WEB_PREFIXES = ("/console", "/portal", "/login", "/logout", "/lang")
