@@ -37,6 +37,7 @@ SCENARIOS = Path(__file__).parents[1] / "scenarios"
 #       VL-TERMINATE-NO-ORDER 2026-07-31 (no first order yet).
 #   R-2 CICR bill_to assign → CICR-CHANNEL manual queue, requested 06-18.
 #   rel XFER-RELATIONSHIP request sent 06-18, open for 90 days → 2026-09-16.
+#   rel2 accepted 06-18 with GDAP for 30 days → ends 06-18 + 29 = 2026-07-17.
 SCENARIO = """
 format: 1
 name: agenda
@@ -48,6 +49,9 @@ steps:
   - order: {ref: s2, tenant: t1, offer: M365-E3, term: P1Y, billing: annual, quantity: 5, policy: annual-prepaid}
   - apply: {ref: a1, customer: acme}
   - relationship_request: {ref: rel, tenant: t1}
+  - tenant: {ref: t2, customer: acme, domain: acme2.onmicrosoft.com, country: JP}
+  - relationship_request: {ref: rel2, tenant: t2, gdap_days: 30}
+  - accept_relationship: {relationship: rel2}
   - customer: {ref: uni, name: 学校法人みなと学園, entity: corporation, country: JP, segment: education}
   - agreement: {ref: ag1, customer: uni, program: ees, version: "3.2", region: japan}
   - enrollment: {ref: e1, agreement: ag1, term_years: 1, effective: 2026-07-01, reseller: R1, distributor: D1}
@@ -101,6 +105,8 @@ def test_the_agenda_lists_each_deadline_with_the_rule_that_sets_its_date(seeded:
     assert (_find(items, "login_due", "a1").on, _find(items, "login_due", "a1").rule) == \
         (date(2026, 6, 22), "ONB-APPLY")
     assert _find(items, "relationship_expiry", "rel").on == date(2026, 9, 16)
+    gdap = _find(items, "gdap_end", "t2")
+    assert (gdap.on, gdap.rule, gdap.customer) == (date(2026, 7, 17), "XFER-RELATIONSHIP", "acme")
     assert (_find(items, "enrollment_notice", "e1").on, _find(items, "enrollment_notice", "e1").rule) == \
         (date(2027, 5, 1), "VL-NOTICE-60D")
     assert _find(items, "enrollment_expiry", "e1").on == date(2027, 6, 30)
@@ -115,6 +121,18 @@ def test_the_agenda_lists_each_deadline_with_the_rule_that_sets_its_date(seeded:
 def test_the_range_is_inclusive_and_excludes_what_falls_outside(seeded: Services) -> None:
     items = agenda.agenda(seeded, date(2026, 6, 22), date(2026, 6, 24))
     assert sorted((d.kind, d.subject) for d in items) == [("activation", "s2"), ("login_due", "a1")]
+
+
+def test_a_one_day_range_still_finds_the_deadlines_counted_back_from_a_term_end(seeded: Services) -> None:
+    # D-AGENDA-SCAN: only candidate subscriptions are loaded; the margins come from their policies.
+    assert [(d.kind, d.subject) for d in agenda.agenda(seeded, date(2027, 5, 18), date(2027, 5, 18))] == \
+        [("optout", "s1")]
+    subs.activate(seeded, at("2026-06-23T10:00:00"), "s2")
+    assert [(d.kind, d.subject) for d in agenda.agenda(seeded, date(2027, 5, 22), date(2027, 5, 22))] == \
+        [("reduction", "s2")]
+    assert [(d.kind, d.subject) for d in agenda.agenda(seeded, date(2026, 6, 25), date(2026, 6, 25))] == \
+        [("cancel_window", "s1")]
+    assert agenda.agenda(seeded, date(2027, 5, 19), date(2027, 5, 21)) == []
 
 
 def test_today_groups_overdue_tasks_today_and_the_next_seven_days(seeded: Services) -> None:

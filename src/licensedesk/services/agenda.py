@@ -7,14 +7,14 @@ its date and the rule's own formula (ja/en) as the "why".
 
 Two kinds of deadline: a *window* (opt-out, 168 h cancel, reduction request) is gone once it has
 passed; a *task* (an unpaid invoice, an activation, the manual COCP/CICR queues, a store login) stays
-on the dashboard as overdue until someone does it. Reading costs one pass over the open aggregates
-(a dashboard query, not the tick; see docs/decisions.md, D-AGENDA-SCAN).
+on the dashboard as overdue until someone does it. Only the subscriptions whose windows can fall in
+the range are loaded; invoices, VL aggregates and parties are read whole (docs/decisions.md, D-AGENDA-SCAN).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from licensedesk.domain import nce, prepaid
@@ -25,7 +25,7 @@ from licensedesk.domain.dates import explain_dates
 from licensedesk.domain.dunning import DUNNING_RULE
 from licensedesk.domain.explain import Explanation
 from licensedesk.domain.onboarding import ApplicationStatus
-from licensedesk.domain.policy import BillingModel
+from licensedesk.domain.policy import BillingModel, Policy
 from licensedesk.domain.subscription import Status, Subscription
 from licensedesk.domain.transfers import AdminKind, AdminStatus, RelationshipStatus
 
@@ -117,14 +117,15 @@ class Today:
 
 def agenda(svc: Services, first: date, last: date) -> list[Deadline]:
     """Every deadline dated ``first`` … ``last`` (inclusive), in date order."""
-    return sorted((d for d in _all(svc) if first <= d.on <= last), key=_key)
+    return sorted(_all(svc, first, last, lambda d: first <= d.on <= last), key=_key)
 
 
 def today(svc: Services, now: datetime) -> Today:
     """The dashboard of ``now``'s local day: overdue tasks, today's deadlines, the next 7 days'."""
     day = svc.when(now).today
     out = Today(day)
-    for d in sorted(_all(svc), key=_key):
+    shown = ("overdue", "today", "soon")
+    for d in sorted(_all(svc, day, day + timedelta(days=SOON_DAYS), lambda d: d.urgency(day) in shown), key=_key):
         match d.urgency(day):
             case "overdue":
                 out.overdue.append(d)
@@ -139,32 +140,46 @@ def _key(d: Deadline) -> tuple[date, float, str, str]:
     return d.on, d.at.timestamp() if d.at else 0.0, d.kind, d.subject
 
 
-def _all(svc: Services) -> list[Deadline]:
+def _all(svc: Services, first: date, last: date, keep: Callable[[Deadline], bool]) -> list[Deadline]:
+    """The open tasks and the windows that may close ``first`` … ``last`` that ``keep`` keeps, named."""
     with svc.uow() as uow:
-        names = {c.ref: c.name for c in uow.customers.list()}
-        found = [*_subscriptions(svc, uow), *_invoices(uow), *_volume_licensing(uow), *_parties(uow)]
-    return [_named(d, names) for d in found]
-
-
-def _named(d: Deadline, names: dict[str, str]) -> Deadline:
-    return Deadline(d.kind, d.on, d.customer, d.subject_kind, d.subject, d.rule, d.why_en, d.why_ja, d.at,
-                    names.get(d.customer, d.customer), d.detail)
+        found = [d for source in (_subscriptions(svc, uow, first, last), _invoices(uow), _volume_licensing(uow),
+                                  _parties(uow)) for d in source if keep(d)]
+        names: dict[str, str] = {}
+        for d in found:
+            if not d.customer_name and d.customer not in names:
+                customer = uow.customers.get(d.customer)
+                names[d.customer] = customer.name if customer else d.customer
+    return [d if d.customer_name else replace(d, customer_name=names[d.customer]) for d in found]
 
 
 def _because(kind: str, on: date, customer: str, subject_kind: str, subject: str, why: Explanation, *,
-             at: datetime | None = None, detail: str = "") -> Deadline:
-    return Deadline(kind, on, customer, subject_kind, subject, why.rule, why.formula_en, why.formula_ja, at,
-                    detail=detail)
+             at: datetime | None = None, detail: str = "", name: str = "") -> Deadline:
+    return Deadline(kind, on, customer, subject_kind, subject, why.rule, why.formula_en, why.formula_ja, at, name,
+                    detail)
 
 
 # ------------------------------------------------------------------ subscriptions
-def _subscriptions(svc: Services, uow: UnitOfWork) -> Iterator[Deadline]:
-    for sub in uow.subscriptions.all():
+def _subscriptions(svc: Services, uow: UnitOfWork, first: date, last: date) -> Iterator[Deadline]:
+    """Only the candidates are loaded (D-AGENDA-SCAN): provisioning ones, and active ones whose term ends
+    soon enough for an opt-out or reduction deadline to fall by ``last``, or began within a cancel window."""
+    policies = uow.subscriptions.policies_in_use()
+    ends_by = last + timedelta(days=max((_term_end_margin(p) for p in policies), default=0))
+    hours = max((p.cancel_window_hours or 0 for p in policies), default=0)
+    began_since = svc.start_of(first) - timedelta(hours=hours, days=1)
+    for sub in uow.subscriptions.deadline_candidates(first, ends_by, began_since):
         if sub.status is Status.PROVISIONING and sub.activation_due is not None:
             yield _because("activation", sub.activation_due, sub.customer, "subscription", sub.ref,
-                           explain_dates(sub)["activation_due"])
+                           explain_dates(sub)["activation_due"], name=sub.customer_name)
         if sub.status is Status.ACTIVE:
             yield from _windows(svc, sub)
+
+
+def _term_end_margin(policy: Policy) -> int:
+    """Days from a deadline to the term end it is counted back from, at most: opt-out N days
+    (TERM-RENEW-OPTOUT-30D); the reduction deadline, the day before add_months(next start, −lead)
+    (TERM-REDUCE-1M), is at most 31 days a month before the term end."""
+    return max(policy.auto_renew_optout_days or 0, 31 * (policy.renewal_invoice_lead_months or 0) + 1)
 
 
 def _windows(svc: Services, sub: Subscription) -> Iterator[Deadline]:
@@ -173,15 +188,17 @@ def _windows(svc: Services, sub: Subscription) -> Iterator[Deadline]:
     until = nce.cancel_allowed_until(sub)
     if until is not None and "cancel_allowed_until" in why:
         yield _because("cancel_window", svc.when(until).today, sub.customer, "subscription", sub.ref,
-                       why["cancel_allowed_until"], at=until)
+                       why["cancel_allowed_until"], at=until, name=sub.customer_name)
     if not sub.auto_renew:
         return
     optout = nce.optout_deadline(sub)
     if optout is not None and "optout_deadline" in why:
-        yield _because("optout", optout, sub.customer, "subscription", sub.ref, why["optout_deadline"])
+        yield _because("optout", optout, sub.customer, "subscription", sub.ref, why["optout_deadline"],
+                       name=sub.customer_name)
     if sub.policy.billing_model is BillingModel.PREPAID and (reduce_by := prepaid.reduction_deadline(sub)):
         yield Deadline("reduction", reduce_by, sub.customer, "subscription", sub.ref, "TERM-REDUCE-1M",
-                       f"renewal invoice issue date − 1 day = {reduce_by}", f"更新請求書の発行日 − 1日 = {reduce_by}")
+                       f"renewal invoice issue date − 1 day = {reduce_by}", f"更新請求書の発行日 − 1日 = {reduce_by}",
+                       customer_name=sub.customer_name)
 
 
 # ------------------------------------------------------------------ invoices
@@ -241,14 +258,17 @@ def _parties(uow: UnitOfWork) -> Iterator[Deadline]:
         if app.status is ApplicationStatus.RECEIVED:
             why = app.login_due_why
             yield _because("login_due", app.login_due, app.customer_ref, "application", app.ref, why)
+    gdap: dict[str, str] = {}  # tenant → customer: delegated admin comes from an accepted request
     for req in uow.parties.relationships.requests():
         if req.status is RelationshipStatus.SENT:
             yield Deadline("relationship_expiry", req.open_until, req.customer_ref, "relationship", req.ref,
                            "XFER-RELATIONSHIP", f"open until {req.open_until}", f"{req.open_until} まで有効")
-    for tenant in uow.parties.details.tenants():
-        admin = uow.parties.relationships.admin(tenant.ref)
+        elif req.status is RelationshipStatus.ACCEPTED and req.admin is AdminKind.GDAP:
+            gdap[req.tenant_ref] = req.customer_ref
+    for tenant, customer in sorted(gdap.items()):
+        admin = uow.parties.relationships.admin(tenant)
         if admin is not None and admin.kind is AdminKind.GDAP and admin.status is AdminStatus.ACTIVE \
                 and admin.ends_on is not None:
-            yield Deadline("gdap_end", admin.ends_on, tenant.customer_ref, "tenant", tenant.ref, "XFER-RELATIONSHIP",
+            yield Deadline("gdap_end", admin.ends_on, customer, "tenant", tenant, "XFER-RELATIONSHIP",
                            f"GDAP granted until {admin.ends_on} (no auto-renewal)",
                            f"GDAP の期限 {admin.ends_on}（自動更新なし）")
