@@ -235,6 +235,13 @@ class SubscriptionRepository:
             t.subscriptions.c.status.in_([Status.ACTIVE.value, Status.PROVISIONING.value])))
         return [self.policies.get(r[0]) for r in rows]
 
+    def renewal_rows(self, last: date) -> list[dict[str, Any]]:
+        """Columns of the active subscriptions whose term ends by ``last`` (the renewals chart; no aggregate)."""
+        c = t.subscriptions.c
+        q = select(c.ref, c.term, c.billing, c.auto_renew, c.term_end, c.quantity, c.next_term_quantity,
+                   c.unit_price, c.renewal_price).where(c.status == Status.ACTIVE.value, c.term_end <= last)
+        return [dict(r._mapping) for r in self.conn.execute(q.order_by(c.id))]
+
     def deadline_candidates(self, first: date, ends_by: date, began_since: datetime) -> list[Subscription]:
         """The agenda's candidates: provisioning with an activation due; active with a term ending ``first`` …
         ``ends_by`` (opt-out, reduction deadlines) or begun or ordered since ``began_since`` (cancel window)."""
