@@ -18,6 +18,7 @@ import pytest
 from web_support import WEB_T0, WebApp, WebClient
 
 from licensedesk.entrypoints.api.security import create_token
+from licensedesk.entrypoints.web import insights as web_insights
 from licensedesk.entrypoints.web.insights_tools import Problem, load_scenario
 from licensedesk.services import agenda, insights, parties
 from licensedesk.services import subscriptions as subs
@@ -70,6 +71,14 @@ def test_the_dashboard_shows_what_the_agenda_service_groups(web_app_sqlite: WebA
     overdue = page.text.split('id="overdue"')[1].split('id="today"')[0]
     assert "INV-2026-000001" in overdue and "¥149,435" in overdue and "ORD-FLOW" in overdue
     assert "MINATO-O365" not in page.text
+
+
+def test_long_groups_are_cut_and_counted(web_app_sqlite: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_insights, "DASHBOARD_ROWS", 1)
+    web_app_sqlite.clock.at = WEB_T0.replace(month=7, day=2)
+    page = _as(web_app_sqlite, "viewer").get("/console")
+    overdue = page.text.split('id="overdue"')[1].split('id="today"')[0]
+    assert "INV-2026-000001" in overdue and "INV-2026-000002" not in overdue and "ほか 1 件" in overdue
 
 
 def test_the_dashboard_in_english(web_app_sqlite: WebApp) -> None:

@@ -29,6 +29,7 @@ from .session import WebUser, current_user, require_staff, web
 __all__ = ["EN", "JA", "router"]  # the menu entries are in insights_tools (mounted after console)
 
 Staff = Annotated[WebUser, Depends(require_staff())]
+DASHBOARD_ROWS = 200  # per group; the rest are counted and left to the calendar
 FEED_PAST_DAYS = 31  # the ICS feed: a month back (recently overdue) …
 FEED_FUTURE_DAYS = 400  # … to a year and a month ahead
 REALM = 'Basic realm="licensedesk calendar", charset="UTF-8"'
@@ -41,7 +42,7 @@ def router() -> APIRouter:
     def dashboard(request: Request, user: Staff) -> HTMLResponse:
         ctx = web(request)
         board = agenda.today(ctx.svc, ctx.clock.now())
-        return render(request, "console/agenda_dashboard.html", board=board)
+        return render(request, "console/agenda_dashboard.html", board=board, limit=DASHBOARD_ROWS)
 
     @r.get("/calendar", response_class=HTMLResponse)
     def month(request: Request, user: Staff, month: str | None = None) -> HTMLResponse:
