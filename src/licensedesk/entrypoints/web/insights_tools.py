@@ -56,8 +56,9 @@ def router() -> APIRouter:
         return render(request, "console/insights_whatif.html", report=None, problem=None)
 
     @r.post("/what-if", response_class=HTMLResponse)
-    async def what_if_run(request: Request, user: Staff, scenario: Annotated[UploadFile, File()]) -> HTMLResponse:
-        raw = await scenario.read(MAX_SCENARIO_BYTES + 1)
+    def what_if_run(request: Request, user: Staff, scenario: Annotated[UploadFile, File()]) -> HTMLResponse:
+        # a plain def: FastAPI runs it in its thread pool, so a long simulation does not block other requests
+        raw = scenario.file.read(MAX_SCENARIO_BYTES + 1)
         if not raw:
             return _refused(request, Problem(t(request, "whatif.empty")), scenario.filename)
         if len(raw) > MAX_SCENARIO_BYTES:
