@@ -57,11 +57,12 @@ def renewals_by_month(svc: Services, today: date, months: int = MONTHS) -> list[
         rows = uow.subscriptions.renewal_rows(last)  # columns only: the chart reads no aggregate
     for row in rows:
         term = Term(row["term"])
+        value = _next_term_value(row, term)
         for end in _term_ends(row["term_end"], term, row["auto_renew"], today, last):
             month = counts[month_start(end)]
             if row["auto_renew"]:
                 month[0] += 1
-                month[1] += _next_term_value(row, term)
+                month[1] += value
             else:
                 month[2] += 1
     return [RenewalMonth(m, *counts[m]) for m in window]
