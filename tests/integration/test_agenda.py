@@ -183,6 +183,13 @@ def test_renewals_by_month_count_and_value_the_terms_ending(seeded: Services) ->
     subs.set_auto_renew(seeded, at("2026-07-01T10:00:00"), "s1", False)
     june = next(r for r in insights.renewals_by_month(seeded, date(2027, 1, 10)) if r.month == date(2027, 6, 1))
     assert (june.count, june.amount, june.ending) == (1, 5 * s2.unit_price, 1)
+    # two more on one day: one group in the database (same term, billing, term end), summed
+    for ref, quantity in (("s3", 3), ("s4", 4)):
+        subs.order(seeded, at("2026-07-01T11:00:00"), ref=ref, tenant="t1", offer="M365-E3", term="P1Y",
+                   billing="monthly", quantity=quantity)
+    june = next(r for r in insights.renewals_by_month(seeded, date(2027, 1, 10)) if r.month == date(2027, 6, 1))
+    # s3 and s4 end 2027-06-30 (term 2026-07-01 … 2027-06-30): s2 + s3 + s4 renew, s1 ends
+    assert (june.count, june.amount, june.ending) == (3, 5 * s2.unit_price + (3 + 4) * s1.unit_price * 12, 1)
 
 
 def test_revenue_by_month_nets_credit_notes_and_leaves_voids_out(seeded: Services) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from licensedesk.domain.billing import DocumentKind, DocumentStatus
 from licensedesk.domain.calendar import ONE_DAY, Billing, Term, add_months, term_end
@@ -54,17 +53,17 @@ def renewals_by_month(svc: Services, today: date, months: int = MONTHS) -> list[
     last = add_months(window[0], months) - ONE_DAY
     counts = {m: [0, 0, 0] for m in window}
     with svc.uow() as uow:
-        rows = uow.subscriptions.renewal_rows(last)  # columns only: the chart reads no aggregate
-    for row in rows:
-        term = Term(row["term"])
-        value = _next_term_value(row, term)
-        for end in _term_ends(row["term_end"], term, row["auto_renew"], today, last):
+        groups = uow.subscriptions.renewal_totals(last)  # grouped in the database: no aggregate is loaded
+    for group in groups:
+        term = Term(group["term"])
+        value = int(group["value"]) * (term.months // Billing(group["billing"]).cycle_months(term))
+        for end in _term_ends(group["term_end"], term, group["auto_renew"], today, last):
             month = counts[month_start(end)]
-            if row["auto_renew"]:
-                month[0] += 1
+            if group["auto_renew"]:
+                month[0] += group["count"]
                 month[1] += value
             else:
-                month[2] += 1
+                month[2] += group["count"]
     return [RenewalMonth(m, *counts[m]) for m in window]
 
 
@@ -78,13 +77,6 @@ def _term_ends(current: date, term: Term, renews: bool, first: date, last: date)
             break
         end = term_end(end + ONE_DAY, term.months)
     return ends
-
-
-def _next_term_value(row: dict[str, Any], term: Term) -> int:
-    """Quantity of the next term × price per cycle × cycles per term (tax-exclusive, current prices)."""
-    quantity = row["next_term_quantity"] if row["next_term_quantity"] is not None else row["quantity"]
-    unit = row["renewal_price"] if row["renewal_price"] is not None else row["unit_price"]
-    return int(quantity * unit * (term.months // Billing(row["billing"]).cycle_months(term)))
 
 
 def revenue_by_month(svc: Services, today: date, months: int = MONTHS) -> list[RevenueMonth]:

@@ -235,12 +235,15 @@ class SubscriptionRepository:
             t.subscriptions.c.status.in_([Status.ACTIVE.value, Status.PROVISIONING.value])))
         return [self.policies.get(r[0]) for r in rows]
 
-    def renewal_rows(self, last: date) -> list[dict[str, Any]]:
-        """Columns of the active subscriptions whose term ends by ``last`` (the renewals chart; no aggregate)."""
+    def renewal_totals(self, last: date) -> list[dict[str, Any]]:
+        """Active subscriptions whose term ends by ``last``, grouped by (term, billing, auto_renew, term_end):
+        how many, and the sum of next-term quantity × unit price (the renewals chart; no aggregate loaded)."""
         c = t.subscriptions.c
-        q = select(c.ref, c.term, c.billing, c.auto_renew, c.term_end, c.quantity, c.next_term_quantity,
-                   c.unit_price, c.renewal_price).where(c.status == Status.ACTIVE.value, c.term_end <= last)
-        return [dict(r._mapping) for r in self.conn.execute(q.order_by(c.id))]
+        keys = (c.term, c.billing, c.auto_renew, c.term_end)
+        value = func.sum(func.coalesce(c.next_term_quantity, c.quantity) * func.coalesce(c.renewal_price, c.unit_price))
+        q = (select(*keys, func.count().label("count"), value.label("value"))
+             .where(c.status == Status.ACTIVE.value, c.term_end <= last).group_by(*keys).order_by(*keys))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
 
     def deadline_candidates(self, first: date, ends_by: date, began_since: datetime) -> list[Subscription]:
         """The agenda's candidates: provisioning with an activation due; active with a term ending ``first`` …
