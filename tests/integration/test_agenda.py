@@ -6,7 +6,7 @@ test's own database, so every date below is the one the engine itself set.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from licensedesk.adapters.db.engine import create_engine, upgrade
+from licensedesk.adapters.db.repositories import SubscriptionRepository
 from licensedesk.bootstrap import uow_factory
 from licensedesk.services import agenda, insights, settlement
 from licensedesk.services import subscriptions as subs
@@ -216,3 +217,15 @@ def test_revenue_subtracts_a_credit_note(seeded: Services) -> None:
     assert (june.invoices, june.credit_notes) == (len(invoices), 1)
     assert june.net == sum(d["subtotal"] for d in invoices) + notes[0]["subtotal"]
     assert june.gross == sum(d["total"] for d in invoices) + notes[0]["total"]
+
+
+def test_loading_only_candidates_finds_what_loading_everything_finds(seeded: Services,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """D-AGENDA-SCAN: the candidate query is an optimisation, never a filter of its own."""
+    subs.activate(seeded, at("2026-06-23T10:00:00"), "s2")
+    days = [date(2026, 6, 1) + timedelta(days=k) for k in range(0, 420, 7)]
+    ranges = [(d, d + timedelta(days=span)) for d in days for span in (0, 6)]
+    pruned = [agenda.agenda(seeded, a, b) for a, b in ranges]
+    monkeypatch.setattr(SubscriptionRepository, "deadline_candidates", lambda self, *_: self.all())
+    assert [agenda.agenda(seeded, a, b) for a, b in ranges] == pruned
+    assert sum(len(p) for p in pruned) > 0

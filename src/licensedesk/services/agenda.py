@@ -164,10 +164,11 @@ def _subscriptions(svc: Services, uow: UnitOfWork, first: date, last: date) -> I
     """Only the candidates are loaded (D-AGENDA-SCAN): provisioning ones, and active ones whose term ends
     soon enough for an opt-out or reduction deadline to fall by ``last``, or began within a cancel window."""
     policies = uow.subscriptions.policies_in_use()
-    ends_by = last + timedelta(days=max((_term_end_margin(p) for p in policies), default=0))
+    term_ends = [(first, last)]  # a term shorter than the opt-out period: the deadline is its end (D-OPTOUT-P1M)
+    term_ends += [(first + timedelta(days=lo), last + timedelta(days=hi)) for p in policies for lo, hi in _margins(p)]
     hours = max((p.cancel_window_hours or 0 for p in policies), default=0)
     began_since = svc.start_of(first) - timedelta(hours=hours, days=1)
-    for sub in uow.subscriptions.deadline_candidates(first, ends_by, began_since):
+    for sub in uow.subscriptions.deadline_candidates(term_ends, began_since):
         if sub.status is Status.PROVISIONING and sub.activation_due is not None:
             yield _because("activation", sub.activation_due, sub.customer, "subscription", sub.ref,
                            explain_dates(sub)["activation_due"], name=sub.customer_name)
@@ -175,11 +176,16 @@ def _subscriptions(svc: Services, uow: UnitOfWork, first: date, last: date) -> I
             yield from _windows(svc, sub)
 
 
-def _term_end_margin(policy: Policy) -> int:
-    """Days from a deadline to the term end it is counted back from, at most: opt-out N days
+def _margins(policy: Policy) -> list[tuple[int, int]]:
+    """How many days before the term end its deadlines fall (least, most): opt-out N days
     (TERM-RENEW-OPTOUT-30D); the reduction deadline, the day before add_months(next start, −lead)
-    (TERM-REDUCE-1M), is at most 31 days a month before the term end."""
-    return max(policy.auto_renew_optout_days or 0, 31 * (policy.renewal_invoice_lead_months or 0) + 1)
+    (TERM-REDUCE-1M), 28 to 31 days a month of lead before the term end."""
+    out = []
+    if policy.auto_renew_optout_days is not None:
+        out.append((policy.auto_renew_optout_days, policy.auto_renew_optout_days))
+    if policy.renewal_invoice_lead_months:
+        out.append((28 * policy.renewal_invoice_lead_months, 31 * policy.renewal_invoice_lead_months))
+    return out
 
 
 def _windows(svc: Services, sub: Subscription) -> Iterator[Deadline]:

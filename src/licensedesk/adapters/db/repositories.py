@@ -245,13 +245,15 @@ class SubscriptionRepository:
              .where(c.status == Status.ACTIVE.value, c.term_end <= last).group_by(*keys).order_by(*keys))
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
-    def deadline_candidates(self, first: date, ends_by: date, began_since: datetime) -> list[Subscription]:
-        """The agenda's candidates: provisioning with an activation due; active with a term ending ``first`` …
-        ``ends_by`` (opt-out, reduction deadlines) or begun or ordered since ``began_since`` (cancel window)."""
+    def deadline_candidates(self, term_ends: Sequence[tuple[date, date]], began_since: datetime
+                            ) -> list[Subscription]:
+        """The agenda's candidates: provisioning with an activation due; active with a term ending in one of
+        the ``term_ends`` ranges (opt-out, reduction deadlines) or begun or ordered since ``began_since``
+        (cancel window)."""
         c = t.subscriptions.c
         q = select(t.subscriptions).where(or_(
             and_(c.status == Status.PROVISIONING.value, c.activation_due.is_not(None)),
-            and_(c.status == Status.ACTIVE.value, or_(c.term_end.between(first, ends_by),
+            and_(c.status == Status.ACTIVE.value, or_(*(c.term_end.between(lo, hi) for lo, hi in term_ends),
                                                       c.term_began_at >= began_since, c.ordered_at >= began_since))))
         return [self._from(r) for r in self.conn.execute(q.order_by(c.id))]
 
