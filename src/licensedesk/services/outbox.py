@@ -133,3 +133,15 @@ def retry(svc: Services, outbox_id: int, now: datetime) -> None:
 def messages(svc: Services, status: OutboxStatus | None = None) -> list[dict[str, Any]]:
     with svc.uow() as uow:
         return uow.outbox.list(status)
+
+
+def preview(svc: Services, delivery: Delivery, outbox_id: int) -> tuple[dict[str, Any], Mail | None, str | None]:
+    """A message as the worker composes it, without sending: (row, mail or None, the error composing raised)."""
+    with svc.uow() as uow:
+        row = uow.outbox.get(outbox_id)
+        if row is None:
+            raise NotFound(f"no outbox message {outbox_id}", f"送信メッセージ {outbox_id} はありません", id=outbox_id)
+        try:
+            return row, compose(uow, delivery, row), None
+        except Exception as exc:  # the same failure the worker records on the row
+            return row, None, f"{type(exc).__name__}: {exc}"

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licensedesk.domain.billing import DocumentDraft, DocumentStatus
@@ -228,6 +228,34 @@ class SubscriptionRepository:
 
     def all(self) -> list[Subscription]:
         return [self._from(r) for r in self.conn.execute(select(t.subscriptions).order_by(t.subscriptions.c.id))]
+
+    def policies_in_use(self) -> list[Policy]:
+        """The policies some active or provisioning subscription is bound to (the agenda's date margins)."""
+        rows = self.conn.execute(select(t.subscriptions.c.policy_digest).distinct().where(
+            t.subscriptions.c.status.in_([Status.ACTIVE.value, Status.PROVISIONING.value])))
+        return [self.policies.get(r[0]) for r in rows]
+
+    def renewal_totals(self, last: date) -> list[dict[str, Any]]:
+        """Active subscriptions whose term ends by ``last``, grouped by (term, billing, auto_renew, term_end):
+        how many, and the sum of next-term quantity × unit price (the renewals chart; no aggregate loaded)."""
+        c = t.subscriptions.c
+        keys = (c.term, c.billing, c.auto_renew, c.term_end)
+        value = func.sum(func.coalesce(c.next_term_quantity, c.quantity) * func.coalesce(c.renewal_price, c.unit_price))
+        q = (select(*keys, func.count().label("count"), value.label("value"))
+             .where(c.status == Status.ACTIVE.value, c.term_end <= last).group_by(*keys).order_by(*keys))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def deadline_candidates(self, term_ends: Sequence[tuple[date, date]], began_since: datetime
+                            ) -> list[Subscription]:
+        """The agenda's candidates: provisioning with an activation due; active with a term ending in one of
+        the ``term_ends`` ranges (opt-out, reduction deadlines) or begun or ordered since ``began_since``
+        (cancel window)."""
+        c = t.subscriptions.c
+        q = select(t.subscriptions).where(or_(
+            and_(c.status == Status.PROVISIONING.value, c.activation_due.is_not(None)),
+            and_(c.status == Status.ACTIVE.value, or_(*(c.term_end.between(lo, hi) for lo, hi in term_ends),
+                                                      c.term_began_at >= began_since, c.ordered_at >= began_since))))
+        return [self._from(r) for r in self.conn.execute(q.order_by(c.id))]
 
     def next_due_day(self) -> date | None:
         """The earliest day on which any subscription has work due (index on next_due)."""

@@ -42,6 +42,8 @@ from . import (
     console_payments,
     console_subscriptions,
     i18n,
+    insights,
+    insights_tools,
     portal,
 )
 from .render import login_url, render, t
@@ -49,6 +51,7 @@ from .session import Forbidden, LoginRequired, WebContext, csrf_protect, current
 
 # Every page module: each has router() (and optionally JA/EN words). Add yours here, one line each.
 ROUTERS: list[Any] = [
+    insights,  # /console dashboard (listed before console so its /console wins), calendar, calendar.ics, charts
     console,  # /console (the console's home; its words in words_console.py)
     console_parties,  # /console/customers, /console/tenants
     console_subscriptions,  # /console/subscriptions (detail, changes with preview)
@@ -56,6 +59,7 @@ ROUTERS: list[Any] = [
     console_documents,  # /console/documents (PDF, pay, void, re-issue)
     console_payments,  # /console/payments (bank statement upload, matching queue)
     portal,  # /portal (customer portal)
+    insights_tools,  # /console/what-if, /console/outbox (and the nav entries of the insights pages)
 ]
 
 WEB_PREFIXES = ("/console", "/portal", "/login", "/logout", "/lang")
