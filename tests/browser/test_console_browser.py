@@ -23,7 +23,7 @@ def login(page: Any, name: str, password: str) -> None:
 def test_sales_changes_seats_with_a_preview_and_downloads_the_invoice(page: Any, tmp_path: Path) -> None:
     login(page, "sales", "demo-sales")
     expect(page).to_have_url(re.compile(r"/console$"))
-    expect(page.get_by_role("heading", name="コンソール")).to_be_visible()
+    expect(page.get_by_role("heading", name="今日の対応事項")).to_be_visible()
 
     page.get_by_role("navigation").get_by_role("link", name="お客様").click()
     page.get_by_label("検索（コード・名称・カナ・法人番号）").fill("アクメ")

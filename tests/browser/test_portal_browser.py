@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import expect
+import pytest
+
+expect = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package").expect
 
 
 def login_as_acme(page: Any) -> None:

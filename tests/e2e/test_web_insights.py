@@ -259,7 +259,7 @@ def test_retry_a_failed_message(web_app: WebApp) -> None:
     assert row is not None and (row["status"], row["attempts"]) == ("pending", 0)
     assert f"#{first}" in billing.get("/console/outbox").text
     again = billing.post(f"/console/outbox/{first}/retry")  # pending now: OUTBOX-NOT-FAILED
-    assert again.status_code == 409 and "OUTBOX-NOT-FAILED" in again.text
+    assert again.status_code == 422 and "OUTBOX-NOT-FAILED" in again.text  # InvalidInput, as in the API
     assert billing.post("/console/outbox/99999/retry").status_code == 404
 
 
