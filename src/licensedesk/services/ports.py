@@ -18,6 +18,8 @@ from .ports_agreements import VolumeLicensing as VolumeLicensing  # re-exported:
 from .ports_api import ApiStore as ApiStore  # re-exported: uow.api (REST API users, keys, audit)
 from .ports_outbox import Outbox as Outbox  # re-exported: uow.outbox (issue 8)
 from .ports_parties import Parties as Parties  # re-exported: the unit of work names it ports.Parties
+from .ports_upstream import Preferences as Preferences  # re-exported: uow.preferences (mail language)
+from .ports_upstream import UpstreamStore as UpstreamStore  # re-exported: uow.upstream (provisioning, issue 8)
 
 
 class Customers(Protocol):
@@ -125,6 +127,8 @@ class UnitOfWork(Protocol):
     vl: VolumeLicensing
     outbox: Outbox
     api: ApiStore
+    upstream: UpstreamStore
+    preferences: Preferences
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
