@@ -152,6 +152,7 @@ def test_an_accepted_order_is_bought_once_recorded_and_announced(svc: Services, 
     [activation] = [m for m in parsed if "ご利用開始" in str(m["Subject"])]
     body = activation.get_body().get_content()  # type: ignore[union-attr]
     assert "ログインID: admin@acme.onmicrosoft.com" in body and details["temporary_password"] in body
+    assert "に変更してください）\n\n" in body  # the signature stays a paragraph of its own
     assert reconcile.reconcile(svc, _prov(sim).upstream, T0) == []
 
 
@@ -305,3 +306,13 @@ def test_two_workers_on_postgresql_never_buy_an_order_twice(make_postgres_databa
     assert len(sim.sim.state.orders) == 20 and len(sim.sim.state.subscriptions) == 20
     assert {j["status"] for j in provisioning.jobs(svc)} == {JobStatus.DONE.value}
     assert reconcile.reconcile(svc, _prov(sim).upstream, T0) == []
+
+
+def test_an_order_without_auto_renew_is_bought_without_it(svc: Services, sim: SimServer) -> None:
+    subs.order(svc, T0, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3,
+               auto_renew=False)
+    prov = _prov(sim)
+    assert provisioning.provision_due(svc, prov, T0).done == ["s1"]
+    [up] = sim.sim.state.subscriptions.values()
+    assert up["autoRenewEnabled"] is False  # a cart cannot carry it: PATCHed right after the checkout
+    assert reconcile.reconcile(svc, prov.upstream, T0) == []

@@ -119,6 +119,10 @@ def provision_one(svc: Services, prov: Provisioner, now: datetime, report: Provi
         upstream_subs = prov.upstream.subscriptions(link["customer_id"], order["id"])
         if not upstream_subs:
             raise UpstreamError(f"order {order['id']} has no subscriptions yet (pending)", retryable=True)
+        if not sub.auto_renew:  # a cart cannot say it; Partner Center starts every subscription renewing
+            for up in upstream_subs:
+                if up.get("autoRenewEnabled"):
+                    prov.upstream.update_subscription(link["customer_id"], str(up["id"]), {"autoRenewEnabled": False})
         settled = _settle(svc, prov, job, link, order, upstream_subs, now)
     except Exception as exc:  # recorded on the job, backed off, surfaced once it gives up
         retryable = exc.retryable if isinstance(exc, UpstreamError) else not isinstance(exc, DomainError)
