@@ -72,7 +72,7 @@ def test_5xx_backs_off_exponentially_then_gives_up_as_retryable(world: Any) -> N
 
 
 def test_a_refusal_is_not_retried(world: Any) -> None:
-    sim, client, sleeps, _ = world
+    _, client, sleeps, _ = world
     customer = client.create_customer({"companyProfile": {"domain": "acme.onmicrosoft.com"}})
     with pytest.raises(UpstreamError) as err:
         client.create_cart(customer["id"], {"lineItems": [{"catalogItemId": "X", "quantity": 0,
@@ -118,7 +118,7 @@ def test_409_and_stale_etag_fetch_again_and_reapply(world: Any) -> None:
 
 
 def test_nce_windows_quantity_and_cancel(world: Any) -> None:
-    sim, client, _, clock = world
+    _, client, _, clock = world
     cid, sub = _buy(client, quantity=10)
     assert sub["cancellationAllowedUntilDate"] == "2026-06-25T01:00:00Z"  # 168 h after checkout
     assert (sub["effectiveStartDate"], sub["commitmentEndDate"]) == ("2026-06-18T00:00:00Z", "2027-06-17T00:00:00Z")
