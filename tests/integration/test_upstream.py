@@ -143,7 +143,10 @@ def test_an_accepted_order_is_bought_once_recorded_and_announced(svc: Services, 
     [mail] = _activation_mails(svc)
     details = mail["payload"]["details"]
     assert (details["login_id"], details["contract"]) == ("admin@acme.onmicrosoft.com", "s1")
-    assert details["temporary_password"] and details["admin_url"] == "https://admin.microsoft.com/"
+    assert details["admin_url"] == "https://admin.microsoft.com/" and "temporary_password" not in details
+    [secret] = [m for m in ob.messages(svc) if m["kind"] == "temporary_password"]  # D-MAIL-NO-PASSWORD
+    password = secret["payload"]["details"]["temporary_password"]
+    assert password and secret["recipient"] == "yamada@acme.co.jp"
     mailer = FileMailer(str(tmp_path / "mail"), "ライセンスデスク <billing@licensedesk.example>")
     delivery = ob.Delivery(mailer=mailer, templates=JinjaMailTemplates(), mail_domain="licensedesk.example")
     ob.deliver_due(svc, delivery, T0 + timedelta(minutes=1))
@@ -151,8 +154,9 @@ def test_an_accepted_order_is_bought_once_recorded_and_announced(svc: Services, 
               for p in (tmp_path / "mail").glob("*.eml")]
     [activation] = [m for m in parsed if "ご利用開始" in str(m["Subject"])]
     body = activation.get_body().get_content()  # type: ignore[union-attr]
-    assert "ログインID: admin@acme.onmicrosoft.com" in body and details["temporary_password"] in body
-    assert "に変更してください）\n\n" in body  # the signature stays a paragraph of its own
+    assert "ログインID: admin@acme.onmicrosoft.com" in body and password not in body
+    [separate] = [m for m in parsed if "仮パスワード" in str(m["Subject"])]
+    assert f"仮パスワード: {password}" in separate.get_body().get_content()  # type: ignore[union-attr]
     assert reconcile.reconcile(svc, _prov(sim).upstream, T0) == []
 
 

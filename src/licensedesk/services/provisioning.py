@@ -14,7 +14,8 @@ The worker takes one due job at a time:
    by finding its order among the customer's orders instead of buying again;
 5. **settle** — lock the job again; unless another worker settled it, record the upstream
    subscription IDs, activate the local subscription (annual-prepaid, ORD-FLOW) and queue the
-   activation notice (admin URL, contract number, login ID, temporary password — ORD-FLOW), commit.
+   activation notice (admin URL, contract number, login ID — ORD-FLOW) and, when the customer's
+   tenant was created by us, the temporary password in a mail of its own (D-MAIL-NO-PASSWORD), commit.
 
 A failure backs off (1 min × 2^attempts, capped) or, when Partner Center refused the request or the
 attempts ran out, marks the job failed for ``licensedesk upstream failed`` / ``retry``.
@@ -249,8 +250,8 @@ def _settle(svc: Services, prov: Provisioner, job: dict[str, Any], link: dict[st
         uow.upstream.link_subscription(ref, link["customer_id"], str(first["id"]), str(order["id"]), now)
         sub = subscription_service._current(uow, ref, svc, now)
         details = {"login_id": link.get("login_id") or f"admin@{_tenant_domain(uow, job)}",
-                   "temporary_password": link.get("temporary_password"), "admin_url": prov.admin_url,
-                   "upstream_subscription": str(first["id"]), "upstream_order": str(order["id"])}
+                   "admin_url": prov.admin_url, "upstream_subscription": str(first["id"]),
+                   "upstream_order": str(order["id"])}
         when = svc.when(now)
         if job["activate"] and sub.status is Status.PROVISIONING:
             step = getattr(subs.model_of(sub), "activate")  # noqa: B009 - the preset's optional step
@@ -266,9 +267,10 @@ def _settle(svc: Services, prov: Provisioner, job: dict[str, Any], link: dict[st
                    upstream_order=str(order["id"]), upstream_subscription=str(first["id"]),
                    activation_due=current["sla_due"],
                    late=current["sla_due"] is not None and when.today > current["sla_due"])
+        if link.get("temporary_password"):  # D-MAIL-NO-PASSWORD: never in the activation mail; a mail of its own
+            sub.notify("temporary_password", when.today, "ORD-FLOW", temporary_password=link["temporary_password"])
+            uow.upstream.forget_password(job["tenant_ref"])  # it now lives only in that queued mail
         subscription_service.persist(uow, sub, now, svc)
-        if link.get("temporary_password"):
-            uow.upstream.forget_password(job["tenant_ref"])  # it now lives only in the queued activation mail
         uow.upstream.update_job(job["id"], status=JobStatus.DONE.value, done_at=now, order_id=str(order["id"]),
                                 upstream_customer_id=link["customer_id"], last_error=None)
         uow.commit()
