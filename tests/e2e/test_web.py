@@ -14,7 +14,7 @@ from licensedesk.entrypoints.api.app import create_app
 from licensedesk.services.demo import load_demo
 
 
-def test_health_and_home_page_show_the_demo_data(tmp_path: Path) -> None:
+def test_health_and_home_page_lead_to_the_japanese_login(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+pysqlite:///{tmp_path / 'web.sqlite3'}")
     engine = create_engine(settings.database_url)
     upgrade(engine)
@@ -22,6 +22,7 @@ def test_health_and_home_page_show_the_demo_data(tmp_path: Path) -> None:
     with TestClient(create_app(settings, run_scheduler=False)) as client:
         health = client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok", "database": "sqlite"}
-        home = client.get("/")
-        assert home.status_code == 200
-        assert "株式会社アクメ 御中" in home.text and "ACME-E3" in home.text and "請求書" in home.text
+        home = client.get("/", follow_redirects=False)
+        assert home.status_code == 303 and home.headers["location"] == "/login"
+        login = client.get("/login")
+        assert login.status_code == 200 and "ログイン" in login.text and settings.reseller_name in login.text

@@ -20,6 +20,7 @@ from .ports_outbox import Outbox as Outbox  # re-exported: uow.outbox (issue 8)
 from .ports_parties import Parties as Parties  # re-exported: the unit of work names it ports.Parties
 from .ports_upstream import Preferences as Preferences  # re-exported: uow.preferences (mail language)
 from .ports_upstream import UpstreamStore as UpstreamStore  # re-exported: uow.upstream (provisioning, issue 8)
+from .ports_web import WebStore as WebStore  # re-exported: uow.web (web sessions, login throttling)
 
 
 class Customers(Protocol):
@@ -127,6 +128,7 @@ class UnitOfWork(Protocol):
     vl: VolumeLicensing
     outbox: Outbox
     api: ApiStore
+    web: WebStore
     upstream: UpstreamStore
     preferences: Preferences
 

@@ -24,6 +24,7 @@ from .repositories_billing import BillingRepository
 from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
 from .repositories_upstream import PreferencesRepository, ProvisioningSubscriptionRepository, UpstreamRepository
+from .repositories_web import WebRepository
 
 
 class SqlUnitOfWork:
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     vl: ports.VolumeLicensing
     api: ports.ApiStore
     outbox: ports.Outbox
+    web: ports.WebStore
     upstream: ports.UpstreamStore
     preferences: ports.Preferences
 
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.parties = PartyStore(conn)
         self.vl = SqlVolumeLicensing(conn)
         self.api = ApiRepository(conn)
+        self.web = WebRepository(conn)
         self.upstream = UpstreamRepository(conn)
         self.preferences = PreferencesRepository(conn)
         if self.queue_mail:  # a committed provisionable order also queues its upstream purchase (issue 8)

@@ -1,4 +1,4 @@
-"""The web application: home page, health check and (in-process) scheduler. Grows with the web issue."""
+"""The web application: health check, REST API, web console/portal and the (in-process) scheduler."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from licensedesk.bootstrap import build
@@ -24,11 +21,6 @@ from licensedesk.services.provisioning import provision_due
 from licensedesk.services.scheduler import tick
 
 log = logging.getLogger("licensedesk.scheduler")
-
-
-def _templates() -> Environment:
-    path = str(resources.files("licensedesk.entrypoints.web").joinpath("templates"))
-    return Environment(loader=FileSystemLoader(path), autoescape=select_autoescape())
 
 
 class Scheduler:
@@ -67,7 +59,6 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
         return report
 
     scheduler = Scheduler(run_once, settings.scheduler_interval_seconds)
-    templates = _templates()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,21 +77,12 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": engine.dialect.name}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> str:
-        with svc.uow() as uow:
-            customers = uow.customers.list()
-            subs = uow.subscriptions.all()
-            docs = uow.documents.list()
-            notices = uow.notices.list()
-        return templates.get_template("home.html").render(
-            settings=settings, customers=customers, subscriptions=subs, documents=docs, notices=notices[-20:],
-            database=engine.dialect.name,
-        )
-
     from .v1 import install_api
 
     install_api(app, svc, settings, clock)  # REST API /api/v1 (issue 7)
+    from licensedesk.entrypoints.web import install_web
+
+    install_web(app, svc, settings, clock)  # console /console, portal /portal, /login (issue 7)
     app.state.services = svc
     app.state.scheduler = scheduler
     return app

@@ -121,6 +121,11 @@ def _basic(credentials: str) -> tuple[str, str]:
     return name, password
 
 
+def verify_password(digest: str, password: str) -> bool:
+    """Whether ``password`` matches the argon2 ``digest`` (the web login form uses it too)."""
+    return _verify(digest, password)
+
+
 def _verify(digest: str, password: str) -> bool:
     try:
         return _hasher.verify(digest, password)
