@@ -63,3 +63,30 @@ def test_failed_jobs_are_retried_by_billing_and_mismatches_listed(web_app: WebAp
 def _link(web_app: WebApp, ref: str) -> dict[str, Any]:
     with web_app.svc.uow() as uow:
         return next(link for link in uow.upstream.subscription_links() if link["subscription_ref"] == ref)
+
+
+def test_an_order_paid_in_the_console_is_provisioned_and_announced(web_app_sqlite: WebApp) -> None:
+    from licensedesk.services import outbox, parties
+    from licensedesk.services import subscriptions as subs
+
+    web_app = web_app_sqlite
+    sim, prov = _upstream(web_app)
+    provisioning.provision_due(web_app.svc, prov, WEB_T0)  # the demo's own orders first
+    parties.register_customer(web_app.svc, WEB_T0, ref="kita", name="北製作所株式会社", entity="corporation",
+                              country="JP", contacts=[{"name": "北", "email": "kita@kita.co.jp", "role": "billing"}])
+    parties.register_tenant(web_app.svc, WEB_T0, ref="t-kita", customer="kita", domain="kita.onmicrosoft.com",
+                            country="JP")
+    subs.order(web_app.svc, WEB_T0, ref="KITA-BS", tenant="t-kita", offer="M365-BUSINESS-STANDARD", term="P1Y",
+               billing="annual", quantity=5, policy="annual-prepaid")
+    with web_app.svc.uow() as uow:
+        [invoice] = [d for d in uow.documents.list("kita")]
+    billing = web_app.client()
+    billing.login("billing")
+    assert billing.post(f'/console/documents/{invoice["number"]}/pay').status_code == 303
+    assert provisioning.provision_due(web_app.svc, prov, WEB_T0).done == ["KITA-BS"]
+    with web_app.svc.uow() as uow:
+        sub = uow.subscriptions.get("KITA-BS")
+    assert sub is not None and sub.status.value == "active"
+    kinds = {(m["kind"], m["recipient"]) for m in outbox.messages(web_app.svc) if m["customer_ref"] == "kita"}
+    assert {("activation", "kita@kita.co.jp"), ("temporary_password", "kita@kita.co.jp")} <= kinds
+    assert len(sim.state.orders) == 4  # the demo's three and this one, each once
