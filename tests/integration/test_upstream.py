@@ -320,3 +320,14 @@ def test_an_order_without_auto_renew_is_bought_without_it(svc: Services, sim: Si
     [up] = sim.sim.state.subscriptions.values()
     assert up["autoRenewEnabled"] is False  # a cart cannot carry it: PATCHed right after the checkout
     assert reconcile.reconcile(svc, prov.upstream, T0) == []
+
+
+def test_an_order_activated_by_hand_is_not_bought_again(svc: Services, sim: SimServer) -> None:
+    subs.order(svc, T0, ref="p1", tenant="t1", offer="M365-BUSINESS-STANDARD", term="P1Y", billing="annual",
+               quantity=5, policy="annual-prepaid")
+    [doc] = _documents(svc)
+    subs.pay(svc, T0, doc["number"])
+    subs.activate(svc, T0 + timedelta(hours=1), "p1")  # bought in Partner Center by hand (D-UP-SKIP)
+    report = provisioning.provision_due(svc, _prov(sim), T0 + timedelta(hours=2))
+    assert report.skipped == ["p1"] and sim.sim.state.orders == {}
+    assert _job(svc, "p1")["status"] == "skipped" and "active" in _job(svc, "p1")["last_error"]
