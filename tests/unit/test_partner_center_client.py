@@ -165,3 +165,19 @@ def test_a_replayed_checkout_returns_the_first_order_and_a_second_checkout_is_re
     with pytest.raises(UpstreamError) as err:
         client.checkout(customer["id"], cart["id"], request_id="other")
     assert err.value.code == "800002" and len(sim.state.orders) == 1
+
+
+def test_a_restarted_simulator_keeps_its_state(tmp_path: Any) -> None:
+    clock = Clock()
+    first = Simulator(clock=clock, state_file=tmp_path / "sim.json")
+    client = PartnerCenterClient("http://testserver", StaticToken(),
+                                 http=TestClient(first.app(), base_url="http://testserver/v1"))
+    cid, sub = _buy(client, quantity=4)
+    client.update_subscription(cid, sub["id"], {"quantity": 6})
+    again = Simulator(clock=clock, state_file=tmp_path / "sim.json")  # a new process would read the same file
+    restarted = PartnerCenterClient("http://testserver", StaticToken(),
+                                    http=TestClient(again.app(), base_url="http://testserver/v1"))
+    clock.now = T0 + timedelta(hours=100)  # the +2 seats are still within their 168 h window after the restart
+    assert restarted.get_subscription(cid, sub["id"])["refundableQuantity"]["totalQuantity"] == 6
+    assert restarted.update_subscription(cid, sub["id"], {"quantity": 4})["quantity"] == 4
+    assert restarted.checkout(cid, next(iter(again.state.carts)), request_id="rid-1")["orders"][0]["id"] == sub["orderId"]

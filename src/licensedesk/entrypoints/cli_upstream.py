@@ -119,11 +119,13 @@ def mail_language(customer: Annotated[str, typer.Argument(help="Customer ref")],
 
 
 def upstream_sim(host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-                 port: Annotated[int, typer.Option(help="Port")] = 8010) -> None:
-    """Serve the local Partner Center simulator (NCE rules, in memory) for development and tests."""
+                 port: Annotated[int, typer.Option(help="Port")] = 8010,
+                 state: Annotated[str | None, typer.Option(help="JSON file keeping the state across restarts")] = None,
+                 ) -> None:
+    """Serve the local Partner Center simulator (NCE rules) for development and tests."""
     import uvicorn
 
     from licensedesk.adapters.partner_center.simulator import create_app
 
-    typer.echo(f"Partner Center simulator on http://{host}:{port}/v1 (state in memory)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    typer.echo(f"Partner Center simulator on http://{host}:{port}/v1 (state {state or 'in memory'})")
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")

@@ -13,7 +13,9 @@ Microsoft. Shapes follow the REST docs (shared/notes/partner-center.md §8); beh
   as Partner Center does; every change gets a new ETag and a stale ``If-Match`` is refused with 412;
 * a replayed ``MS-RequestId`` on checkout returns the first result (idempotency);
 * faults (429 with Retry-After, 409, 500) can be injected per method and path for tests
-  (``POST /_sim/faults``), and the clock can be set (``POST /_sim/clock``).
+  (``POST /_sim/faults``), and the clock can be set (``POST /_sim/clock``);
+* the state lives in memory, or also in a JSON file (``state_file``, written after every request) so a
+  restarted simulator still has the subscriptions the product bought.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,12 +88,41 @@ def _collection(items: list[dict[str, Any]]) -> dict[str, Any]:
 class Simulator:
     """State and rules; ``app()`` wraps them in FastAPI. Thread-safe (one lock around every request)."""
 
-    def __init__(self, clock: Callable[[], datetime] | None = None, partner_id: str = "4242424") -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, partner_id: str = "4242424",
+                 state_file: str | Path | None = None) -> None:
         self.state = State()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.offset = timedelta(0)
         self.partner_id = partner_id
         self.lock = threading.RLock()
+        self.state_file = Path(state_file) if state_file else None
+        if self.state_file is not None and self.state_file.exists():
+            self.load(self.state_file)
+
+    # ------------------------------------------------------------------ optional persistence (restarts)
+    PERSISTED = ("customers", "carts", "orders", "subscriptions", "transfers")
+
+    def save(self) -> None:
+        """Write the state to ``state_file`` (atomically), so a restarted simulator keeps its subscriptions."""
+        if self.state_file is None:
+            return
+        data: dict[str, Any] = {name: getattr(self.state, name) for name in self.PERSISTED}
+        data["seat_windows"] = {sid: [{"at": _iso(w["at"]), "quantity": w["quantity"]} for w in windows]
+                                for sid, windows in self.state.seat_windows.items()}
+        data["replies"] = {rid: list(reply) for rid, reply in self.state.replies.items()}
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    def load(self, path: Path) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for name in self.PERSISTED:
+            setattr(self.state, name, data.get(name, {}))
+        self.state.seat_windows = {
+            sid: [{"at": datetime.fromisoformat(w["at"].replace("Z", "+00:00")), "quantity": w["quantity"]}
+                  for w in windows] for sid, windows in data.get("seat_windows", {}).items()}
+        self.state.replies = {rid: (int(reply[0]), reply[1]) for rid, reply in data.get("replies", {}).items()}
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC) + self.offset
@@ -259,7 +291,10 @@ def build_app(sim: Simulator) -> FastAPI:
                 return JSONResponse({"code": fault.status, "description": "injected fault"},
                                     status_code=fault.status, headers=headers)
         async with serial:
-            return await call_next(request)
+            response = await call_next(request)
+            if path.startswith("/v1/") and sim.state_file is not None:
+                sim.save()  # GETs too: reading applies renewals and expiries
+            return response
 
     def customer_or_404(cid: str) -> dict[str, Any] | JSONResponse:
         found = st.customers.get(cid)
@@ -451,6 +486,6 @@ def build_app(sim: Simulator) -> FastAPI:
     return app
 
 
-def create_app() -> FastAPI:
-    """Factory for ``uvicorn --factory`` and ``licensedesk upstream-sim``."""
-    return Simulator().app()
+def create_app(state_file: str | Path | None = None) -> FastAPI:
+    """Factory for ``uvicorn --factory`` and ``licensedesk upstream-sim`` (``--state FILE`` keeps it across restarts)."""
+    return Simulator(state_file=state_file).app()
