@@ -331,3 +331,17 @@ def test_an_order_activated_by_hand_is_not_bought_again(svc: Services, sim: SimS
     report = provisioning.provision_due(svc, _prov(sim), T0 + timedelta(hours=2))
     assert report.skipped == ["p1"] and sim.sim.state.orders == {}
     assert _job(svc, "p1")["status"] == "skipped" and "active" in _job(svc, "p1")["last_error"]
+
+
+def test_a_customer_linked_twice_keeps_the_first_link_and_the_creators_credentials(svc: Services) -> None:
+    with svc.uow() as uow:  # a worker that only found the customer (after a 409) links first …
+        uow.upstream.link_customer("t1", "cust-1", None, T0)
+        uow.commit()
+    with svc.uow() as uow:  # … the one that created it must not fail, and its credentials must not be lost
+        uow.upstream.link_customer("t1", "cust-1", "admin@acme.onmicrosoft.com", T0, "Temp-Pass-1")
+        uow.upstream.link_customer("t1", "cust-2", "other@x", T0, "other")  # another customer ID: ignored
+        uow.commit()
+        link = uow.upstream.customer_link("t1")
+    assert link is not None
+    assert (link["customer_id"], link["login_id"], link["temporary_password"]) == (
+        "cust-1", "admin@acme.onmicrosoft.com", "Temp-Pass-1")

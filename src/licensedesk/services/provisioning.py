@@ -170,11 +170,10 @@ def _link_customer(svc: Services, prov: Provisioner, job: dict[str, Any], tenant
             credentials = created.get("userCredentials") or {}
             login_id, password = credentials.get("userName"), credentials.get("password")
     with svc.uow() as uow:
-        existing = uow.upstream.customer_link(job["tenant_ref"])
-        if existing is None:
-            uow.upstream.link_customer(job["tenant_ref"], str(found["id"]), login_id, now, password)
+        if uow.upstream.customer_link(job["tenant_ref"]) is None:
+            uow.upstream.link_customer(job["tenant_ref"], str(found["id"]), login_id, now, password)  # race-safe
             uow.commit()
-            existing = uow.upstream.customer_link(job["tenant_ref"])
+        existing = uow.upstream.customer_link(job["tenant_ref"])
         assert existing is not None
         return existing
 

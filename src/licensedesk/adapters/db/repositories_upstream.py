@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
 from licensedesk.domain.subscription import Status, Subscription
@@ -84,8 +85,17 @@ class UpstreamRepository:
 
     def link_customer(self, tenant: str, customer_id: str, login_id: str | None, at: datetime,
                       temporary_password: str | None = None) -> None:
-        self.conn.execute(insert(uc).values(tenant_ref=tenant, customer_id=customer_id, login_id=login_id,
-                                            temporary_password=temporary_password, linked_at=at))
+        """Link the tenant unless another worker linked it first (then theirs stands; a savepoint keeps our
+        transaction usable after the unique violation)."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(uc).values(tenant_ref=tenant, customer_id=customer_id, login_id=login_id,
+                                                    temporary_password=temporary_password, linked_at=at))
+        except IntegrityError:
+            if login_id is not None:  # we created the customer, the other worker only found it: keep our credentials
+                self.conn.execute(update(uc).where(uc.c.tenant_ref == tenant, uc.c.customer_id == customer_id,
+                                                   uc.c.login_id.is_(None))
+                                  .values(login_id=login_id, temporary_password=temporary_password))
 
     def forget_password(self, tenant: str) -> None:
         self.conn.execute(update(uc).where(uc.c.tenant_ref == tenant).values(temporary_password=None))
