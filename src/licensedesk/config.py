@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: int = 60  # retry after 1 min × 2^attempts …
     outbox_backoff_cap_seconds: int = 6 * 3600  # … at most 6 hours apart
 
+    # Upstream (issue 8): Partner Center, or the local simulator (`licensedesk upstream-sim`); None: not linked,
+    # provisioning jobs wait. Tokens: MSAL client credentials when the three are set, else a static bearer token.
+    upstream_url: str | None = None  # e.g. https://api.partnercenter.microsoft.com or http://127.0.0.1:8010
+    upstream_tenant_id: str | None = None
+    upstream_client_id: str | None = None
+    upstream_client_secret: str | None = None
+    upstream_token: str = "simulator"
+    upstream_timeout_seconds: float = 30.0
+    upstream_catalog: dict[str, str] = {}  # local offer code → Partner Center catalogItemId (default: the code)
+    upstream_admin_url: str = "https://admin.microsoft.com/"  # the admin centre named in the activation mail
+    upstream_max_attempts: int = 8
+    upstream_backoff_seconds: int = 60
+
     @field_validator("reseller_registration_number")
     @classmethod
     def _registration(cls, value: str) -> str:

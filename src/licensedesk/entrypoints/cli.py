@@ -15,6 +15,8 @@ from licensedesk.domain.errors import DomainError
 
 from . import cli_agreements, cli_documents, cli_outbox, cli_parties, cli_payments, cli_subscriptions, cli_users
 from . import cli_common as common
+from .cli_upstream import app as upstream_app
+from .cli_upstream import upstream_sim
 
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
                   add_completion=False)
@@ -33,6 +35,8 @@ app.add_typer(cli_parties.app)  # customer, tenant, transfer
 app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
 app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_users.app)  # user, token, audit
+app.add_typer(upstream_app, name="upstream")  # Partner Center provisioning, reconciliation (issue 8)
+app.command("upstream-sim")(upstream_sim)
 
 
 _settings = common.settings

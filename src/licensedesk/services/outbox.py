@@ -95,11 +95,14 @@ def compose(uow: UnitOfWork, delivery: Delivery, row: dict[str, Any]) -> Mail:
     if not recipient:
         raise LookupError(f"customer {row['customer_ref']} has no billing or primary contact e-mail")
     customer = uow.customers.get(row["customer_ref"])
-    context = {**payload.get("details", {}), "subject": payload["subject"], "on": date.fromisoformat(payload["on"]),
+    details = payload.get("details", {})
+    context = {**details, "subject": payload["subject"], "on": date.fromisoformat(payload["on"]),
                "rule": payload["rule"], "customer_ref": row["customer_ref"],
                "customer_name": customer.name if customer else row["customer_ref"],
-               "admin_url": delivery.admin_url, "reseller": delivery.issuer.name if delivery.issuer else ""}
-    subject, body = delivery.templates.render(row["kind"], delivery.language, context)
+               "admin_url": details.get("admin_url") or delivery.admin_url,  # ORD-FLOW: the upstream admin centre
+               "reseller": delivery.issuer.name if delivery.issuer else ""}
+    language = uow.preferences.mail_language(row["customer_ref"]) or delivery.language  # per customer, ja default
+    subject, body = delivery.templates.render(row["kind"], language, context)
     return Mail(to=recipient, subject=subject, body=body, message_id=message_id(row["id"], delivery.mail_domain),
                 attachments=_attachments(uow, delivery, row["kind"], payload["subject"]))
 

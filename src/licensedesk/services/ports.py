@@ -19,6 +19,8 @@ from .ports_agreements import VolumeLicensing as VolumeLicensing  # re-exported:
 from .ports_api import ApiStore as ApiStore  # re-exported: uow.api (REST API users, keys, audit)
 from .ports_outbox import Outbox as Outbox  # re-exported: uow.outbox (issue 8)
 from .ports_parties import Parties as Parties  # re-exported: the unit of work names it ports.Parties
+from .ports_upstream import Preferences as Preferences  # re-exported: uow.preferences (mail language)
+from .ports_upstream import UpstreamStore as UpstreamStore  # re-exported: uow.upstream (provisioning, issue 8)
 from .ports_web import WebStore as WebStore  # re-exported: uow.web (web sessions, login throttling)
 
 
@@ -132,6 +134,8 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     api: ApiStore
     web: WebStore
+    upstream: UpstreamStore
+    preferences: Preferences
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

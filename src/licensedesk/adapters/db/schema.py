@@ -6,9 +6,19 @@ tables module only has to be imported below.
 
 from __future__ import annotations
 
-from . import tables, tables_agreements, tables_api, tables_billing, tables_outbox, tables_parties, tables_web
+from . import (
+                 tables,
+                 tables_agreements,
+                 tables_api,
+                 tables_billing,
+                 tables_outbox,
+                 tables_parties,
+                 tables_upstream,
+                 tables_web,
+)
 from .tables import metadata
 
-TABLE_MODULES = (tables, tables_billing, tables_parties, tables_agreements, tables_api, tables_outbox, tables_web)
+TABLE_MODULES = (tables, tables_billing, tables_parties, tables_agreements, tables_api, tables_outbox, tables_web,
+                 tables_upstream)
 
 __all__ = ["TABLE_MODULES", "metadata"]

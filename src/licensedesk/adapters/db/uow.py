@@ -23,6 +23,7 @@ from .repositories_api import ApiRepository
 from .repositories_billing import BillingRepository
 from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
+from .repositories_upstream import PreferencesRepository, ProvisioningSubscriptionRepository, UpstreamRepository
 from .repositories_web import WebRepository
 
 
@@ -40,6 +41,8 @@ class SqlUnitOfWork:
     api: ports.ApiStore
     outbox: ports.Outbox
     web: ports.WebStore
+    upstream: ports.UpstreamStore
+    preferences: ports.Preferences
 
     def __init__(self, engine: Engine, *, queue_mail: bool = True) -> None:
         self.engine = engine
@@ -68,6 +71,10 @@ class SqlUnitOfWork:
         self.vl = SqlVolumeLicensing(conn)
         self.api = ApiRepository(conn)
         self.web = WebRepository(conn)
+        self.upstream = UpstreamRepository(conn)
+        self.preferences = PreferencesRepository(conn)
+        if self.queue_mail:  # a committed provisionable order also queues its upstream purchase (issue 8)
+            self.subscriptions = ProvisioningSubscriptionRepository(conn, self.policies, self.upstream)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

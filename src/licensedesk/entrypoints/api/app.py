@@ -13,9 +13,11 @@ from sqlalchemy import text
 
 from licensedesk.bootstrap import build
 from licensedesk.bootstrap_mail import delivery
+from licensedesk.bootstrap_upstream import provisioner
 from licensedesk.config import Settings
 from licensedesk.services.clock import SystemClock
 from licensedesk.services.outbox import deliver_due
+from licensedesk.services.provisioning import provision_due
 from licensedesk.services.scheduler import tick
 
 log = logging.getLogger("licensedesk.scheduler")
@@ -46,10 +48,13 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     svc = build(settings, engine)
     clock = SystemClock()
     outbox = delivery(settings)
+    upstream = provisioner(settings)  # None: no Partner Center configured, jobs wait
 
     def run_once() -> Any:
         now = clock.now()
         report = tick(svc, now)
+        if upstream is not None:
+            provision_due(svc, upstream, now)  # buys upstream, activates, queues the activation mail …
         deliver_due(svc, outbox, now)  # after the tick's commits, same thread (one SQLite worker)
         return report
 

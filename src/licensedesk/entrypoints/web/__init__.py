@@ -45,6 +45,7 @@ from . import (
     insights,
     insights_tools,
     portal,
+    reconciliation,
 )
 from .render import login_url, render, t
 from .session import Forbidden, LoginRequired, WebContext, csrf_protect, current_user, language
@@ -58,6 +59,7 @@ ROUTERS: list[Any] = [
     console_orders,  # /console/orders/new
     console_documents,  # /console/documents (PDF, pay, void, re-issue)
     console_payments,  # /console/payments (bank statement upload, matching queue)
+    reconciliation,  # /console/reconciliation (provisioning jobs, Partner Center reconciliation; issue 8)
     portal,  # /portal (customer portal)
     insights_tools,  # /console/what-if, /console/outbox (and the nav entries of the insights pages)
 ]

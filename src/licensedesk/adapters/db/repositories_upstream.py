@@ -1,0 +1,156 @@
+"""The upstream link's storage (issue 8, parts 3–6): provisioning jobs, upstream IDs, mail language.
+
+``ProvisioningSubscriptionRepository`` is the one hook: a subscription that becomes provisionable
+(a seat order placed and running at once — mca-nce, monthly-prorated — or an annual-prepaid order
+paid, ORD-FLOW) gets its provisioning job in the same transaction, so a rolled-back order buys
+nothing upstream and a committed one is bought exactly once by the worker (``services/provisioning.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from licensedesk.domain.catalog import OfferKind
+from licensedesk.domain.subscription import Status, Subscription
+from licensedesk.services.ports_upstream import JobStatus
+
+from . import tables as t
+from .repositories import PolicyStore, SubscriptionRepository
+from .tables_upstream import customer_preferences as cp
+from .tables_upstream import upstream_customers as uc
+from .tables_upstream import upstream_jobs as uj
+from .tables_upstream import upstream_subscriptions as us
+
+PROVISIONED_KINDS = (OfferKind.SEAT.value,)  # licence-based NCE; Azure, software and trials are not bought here
+
+
+class UpstreamRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def enqueue(self, subscription: str, customer: str, tenant: str, *, activate: bool, at: datetime,
+                sla_due: date | None = None) -> bool:
+        """A provisioning job for ``subscription`` unless it already has one (one purchase per local order)."""
+        if self.conn.execute(select(uj.c.id).where(uj.c.subscription_ref == subscription)).first():
+            return False
+        self.conn.execute(insert(uj).values(
+            subscription_ref=subscription, customer_ref=customer, tenant_ref=tenant, activate=activate,
+            status=JobStatus.PENDING.value, attempts=0, next_attempt_at=at, sla_due=sla_due, created_at=at))
+        return True
+
+    def claim_due(self, now: datetime) -> dict[str, Any] | None:
+        """The next due pending job, locked for this transaction (PostgreSQL: SKIP LOCKED)."""
+        row = self.conn.execute(select(uj).where(uj.c.status == JobStatus.PENDING.value, uj.c.next_attempt_at <= now)
+                                .order_by(uj.c.next_attempt_at, uj.c.id).limit(1)
+                                .with_for_update(skip_locked=True)).first()
+        return dict(row._mapping) if row else None
+
+    def lock(self, job_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(uj).where(uj.c.id == job_id).with_for_update()).first()
+        return dict(row._mapping) if row else None
+
+    def update_job(self, job_id: int, **values: Any) -> None:
+        self.conn.execute(update(uj).where(uj.c.id == job_id).values(**values))
+
+    def mark_attempt_failed(self, job_id: int, error: str, retry_at: datetime | None) -> None:
+        values: dict[str, Any] = {"attempts": uj.c.attempts + 1, "last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = JobStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = retry_at
+        self.conn.execute(update(uj).where(uj.c.id == job_id).values(**values))
+
+    def retry(self, job_id: int, at: datetime) -> bool:
+        done = self.conn.execute(update(uj).where(uj.c.id == job_id, uj.c.status == JobStatus.FAILED.value)
+                                 .values(status=JobStatus.PENDING.value, attempts=0, next_attempt_at=at))
+        return bool(done.rowcount)
+
+    def get(self, job_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(uj).where(uj.c.id == job_id)).first()
+        return dict(row._mapping) if row else None
+
+    def jobs(self, status: JobStatus | None = None) -> list[dict[str, Any]]:
+        q = select(uj).order_by(uj.c.id)
+        if status is not None:
+            q = q.where(uj.c.status == status.value)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def customer_link(self, tenant: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(uc).where(uc.c.tenant_ref == tenant)).first()
+        return dict(row._mapping) if row else None
+
+    def link_customer(self, tenant: str, customer_id: str, login_id: str | None, at: datetime,
+                      temporary_password: str | None = None) -> None:
+        """Link the tenant unless another worker linked it first (then theirs stands; a savepoint keeps our
+        transaction usable after the unique violation)."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(uc).values(tenant_ref=tenant, customer_id=customer_id, login_id=login_id,
+                                                    temporary_password=temporary_password, linked_at=at))
+        except IntegrityError:
+            if login_id is not None:  # we created the customer, the other worker only found it: keep our credentials
+                self.conn.execute(update(uc).where(uc.c.tenant_ref == tenant, uc.c.customer_id == customer_id,
+                                                   uc.c.login_id.is_(None))
+                                  .values(login_id=login_id, temporary_password=temporary_password))
+
+    def forget_password(self, tenant: str) -> None:
+        self.conn.execute(update(uc).where(uc.c.tenant_ref == tenant).values(temporary_password=None))
+
+    def link_subscription(self, subscription: str, customer_id: str, subscription_id: str, order_id: str,
+                          at: datetime) -> None:
+        self.conn.execute(insert(us).values(subscription_ref=subscription, customer_id=customer_id,
+                                            subscription_id=subscription_id, order_id=order_id, linked_at=at))
+
+    def customer_links(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.conn.execute(select(uc).order_by(uc.c.tenant_ref))]
+
+    def subscription_links(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.conn.execute(select(us).order_by(us.c.subscription_ref))]
+
+    def linked_order_ids(self, customer_id: str) -> set[str]:
+        rows = self.conn.execute(select(us.c.order_id).where(us.c.customer_id == customer_id))
+        return {r[0] for r in rows}
+
+
+class PreferencesRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def mail_language(self, customer: str) -> str | None:
+        return self.conn.execute(select(cp.c.mail_language).where(cp.c.customer_ref == customer)).scalar()
+
+    def set_mail_language(self, customer: str, language: str, at: datetime) -> None:
+        done = self.conn.execute(update(cp).where(cp.c.customer_ref == customer)
+                                 .values(mail_language=language, updated_at=at))
+        if not done.rowcount:
+            self.conn.execute(insert(cp).values(customer_ref=customer, mail_language=language, updated_at=at))
+
+
+class ProvisioningSubscriptionRepository(SubscriptionRepository):
+    """Subscriptions that also queue their upstream purchase when they become provisionable."""
+
+    def __init__(self, conn: Connection, policies: PolicyStore, upstream: UpstreamRepository) -> None:
+        super().__init__(conn, policies)
+        self.upstream = upstream
+
+    def add(self, sub: Subscription) -> None:
+        super().add(sub)
+        if sub.status in (Status.ACTIVE, Status.PROVISIONING):
+            self._enqueue(sub)
+
+    def save(self, sub: Subscription) -> None:
+        super().save(sub)
+        if sub.status is Status.PROVISIONING:  # annual-prepaid, paid (ORD-FLOW); enqueue is a no-op afterwards
+            self._enqueue(sub)
+
+    def _enqueue(self, sub: Subscription) -> None:
+        kind = self.conn.execute(select(t.offers.c.kind).where(t.offers.c.code == sub.offer)).scalar()
+        if kind not in PROVISIONED_KINDS or sub.in_trial:
+            return
+        # due at once: the order instant is always in the past of the transaction that queues the job
+        self.upstream.enqueue(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
+                              at=sub.ordered_at, sla_due=sub.activation_due)

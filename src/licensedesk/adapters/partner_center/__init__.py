@@ -1,0 +1,1 @@
+"""Partner Center: the REST client (``client.py``) and a local simulator (``simulator.py``)."""
