@@ -52,8 +52,8 @@ from .session import Forbidden, LoginRequired, WebContext, csrf_protect, current
 
 # Every page module: each has router() (and optionally JA/EN words). Add yours here, one line each.
 ROUTERS: list[Any] = [
-    insights,  # /console dashboard (listed before console so its /console wins), calendar, calendar.ics, charts
-    console,  # /console (the console's home; its words in words_console.py)
+    insights,  # /console (the dashboard), calendar, calendar.ics, charts
+    console,  # the console menu entry and its words (words_console.py); /console is the dashboard
     console_parties,  # /console/customers, /console/tenants
     console_subscriptions,  # /console/subscriptions (detail, changes with preview)
     console_orders,  # /console/orders/new
