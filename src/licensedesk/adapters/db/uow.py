@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
 
@@ -62,10 +63,17 @@ class SqlUnitOfWork:
             self.notices = NoticeRepository(conn)
             self.outbox = OutboxRepository(conn)
         self.scheduler = SchedulerStateRepository(conn)
-        self.parties = PartyStore(conn)
-        self.vl = SqlVolumeLicensing(conn)
-        self.api = ApiRepository(conn)
-        return self
+        return self  # parties, vl and api are built on first use (__getattr__): most units of work never use them
+
+    _ON_FIRST_USE: ClassVar[dict[str, Any]] = {"parties": PartyStore, "vl": SqlVolumeLicensing, "api": ApiRepository}
+
+    def __getattr__(self, name: str) -> Any:
+        factory = SqlUnitOfWork._ON_FIRST_USE.get(name)
+        if factory is None or self.__dict__.get("_conn") is None:
+            raise AttributeError(name)
+        repository = factory(self._conn)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -76,6 +84,8 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            for name in self._ON_FIRST_USE:
+                self.__dict__.pop(name, None)
 
     def commit(self) -> None:
         assert self._conn is not None
