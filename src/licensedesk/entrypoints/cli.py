@@ -28,6 +28,7 @@ app.add_typer(cli_subscriptions.app, name="subscription")
 app.add_typer(cli_documents.invoice_app, name="invoice")
 app.add_typer(cli_documents.account_app, name="account")
 app.add_typer(cli_documents.accounting_app, name="accounting")
+app.add_typer(cli_documents.credit_note_app, name="credit-note")
 app.add_typer(cli_payments.bank_app, name="bank")
 app.add_typer(cli_parties.app)  # customer, tenant, transfer
 app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
@@ -52,7 +53,7 @@ def simulate(
     from licensedesk.services.simulate import simulate as run
 
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         scenario = parse(data)
     except OSError as exc:
         typer.echo(f"{file}: cannot read: {exc}", err=True)

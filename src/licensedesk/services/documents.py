@@ -40,9 +40,13 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
 
 
 def after_issue(uow: UnitOfWork, draft: DocumentDraft, number: str, policy: Policy, now: datetime) -> None:
-    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance."""
+    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance,
+    and from there first to what is open on the invoices it returns part of (D-CN-ALLOCATE)."""
     if draft.kind is DocumentKind.CREDIT_NOTE:
+        from .credit_notes import settle_on_issue  # credit_notes builds on this module
+
         uow.billing.add_credit(draft.customer, -draft.total, "credit_note", now, document=number)
+        settle_on_issue(uow, number, now)
     elif draft.total > 0:
         days = policy.reminders.payment_days_before_due
         uow.billing.set_dunning(number, first_dunning(draft.issue_date, draft.due_date, days))
