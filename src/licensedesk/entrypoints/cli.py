@@ -13,7 +13,16 @@ import yaml
 
 from licensedesk.domain.errors import DomainError
 
-from . import cli_agreements, cli_documents, cli_outbox, cli_parties, cli_payments, cli_subscriptions, cli_users
+from . import (
+    cli_agreements,
+    cli_archive,
+    cli_documents,
+    cli_outbox,
+    cli_parties,
+    cli_payments,
+    cli_subscriptions,
+    cli_users,
+)
 from . import cli_common as common
 
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
@@ -29,6 +38,7 @@ app.add_typer(cli_documents.invoice_app, name="invoice")
 app.add_typer(cli_documents.account_app, name="account")
 app.add_typer(cli_documents.accounting_app, name="accounting")
 app.add_typer(cli_documents.credit_note_app, name="credit-note")
+app.add_typer(cli_archive.app, name="archive")
 app.add_typer(cli_payments.bank_app, name="bank")
 app.add_typer(cli_parties.app)  # customer, tenant, transfer
 app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices

@@ -33,6 +33,7 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
     series = f"{prefix}-{day.year}"
     number = f"{series}-{uow.documents.next_number(series):06d}"
     uow.documents.add(draft, number, now)
+    uow.archive.enqueue(number, now)  # 電子帳簿保存法: archived after commit by services.archive.run
     after_issue(uow, draft, number, policy, now)
     kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
     uow.notices.add(Notice(kind, number, day, "ORD-FLOW", {"total": draft.total}), customer, now)

@@ -16,6 +16,7 @@ from licensedesk.domain.subscription import Event, Notice, Subscription
 
 from .ports_agreements import VolumeLicensing as VolumeLicensing  # re-exported: uow.vl
 from .ports_api import ApiStore as ApiStore  # re-exported: uow.api (REST API users, keys, audit)
+from .ports_archive import Archive as Archive  # re-exported: uow.archive (電子帳簿保存法)
 from .ports_outbox import Outbox as Outbox  # re-exported: uow.outbox (issue 8)
 from .ports_parties import Parties as Parties  # re-exported: the unit of work names it ports.Parties
 
@@ -127,6 +128,7 @@ class UnitOfWork(Protocol):
     vl: VolumeLicensing
     outbox: Outbox
     api: ApiStore
+    archive: Archive
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

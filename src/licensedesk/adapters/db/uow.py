@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from .repositories import (
 )
 from .repositories_agreements import SqlVolumeLicensing
 from .repositories_api import ApiRepository
+from .repositories_archive import ArchiveRepository
 from .repositories_billing import BillingRepository
 from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
@@ -39,6 +41,7 @@ class SqlUnitOfWork:
     vl: ports.VolumeLicensing
     api: ports.ApiStore
     outbox: ports.Outbox
+    archive: ports.Archive
 
     def __init__(self, engine: Engine, *, queue_mail: bool = True) -> None:
         self.engine = engine
@@ -65,13 +68,19 @@ class SqlUnitOfWork:
         self.scheduler = SchedulerStateRepository(conn)
         return self  # parties, vl and api are built on first use (__getattr__): most units of work never use them
 
-    _ON_FIRST_USE: ClassVar[dict[str, Any]] = {"parties": PartyStore, "vl": SqlVolumeLicensing, "api": ApiRepository}
+    _ON_FIRST_USE: ClassVar[dict[str, Callable[[SqlUnitOfWork, Connection], Any]]] = {
+        "parties": lambda _uow, conn: PartyStore(conn),
+        "vl": lambda _uow, conn: SqlVolumeLicensing(conn),
+        "api": lambda _uow, conn: ApiRepository(conn),
+        "archive": lambda uow, conn: ArchiveRepository(conn, enabled=uow.queue_mail),  # simulations archive nothing
+    }
 
     def __getattr__(self, name: str) -> Any:
         factory = SqlUnitOfWork._ON_FIRST_USE.get(name)
-        if factory is None or self.__dict__.get("_conn") is None:
+        conn = self.__dict__.get("_conn")
+        if factory is None or conn is None:
             raise AttributeError(name)
-        repository = factory(self._conn)
+        repository = factory(self, conn)
         setattr(self, name, repository)
         return repository
 

@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
-from licensedesk.bootstrap import build
+from licensedesk.bootstrap import archive_files, build, issuer, pdf_renderer
 from licensedesk.bootstrap_mail import delivery
 from licensedesk.config import Settings
+from licensedesk.services.archive import run as archive_run
 from licensedesk.services.clock import SystemClock
 from licensedesk.services.outbox import deliver_due
 from licensedesk.services.scheduler import tick
@@ -54,11 +55,13 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     svc = build(settings, engine)
     clock = SystemClock()
     outbox = delivery(settings)
+    files, renderer, reseller = archive_files(settings), pdf_renderer(settings), issuer(settings)
 
     def run_once() -> Any:
         now = clock.now()
         report = tick(svc, now)
         deliver_due(svc, outbox, now)  # after the tick's commits, same thread (one SQLite worker)
+        archive_run(svc, now, files, renderer, reseller)  # 電子帳簿保存法: documents the tick issued
         return report
 
     scheduler = Scheduler(run_once, settings.scheduler_interval_seconds)
