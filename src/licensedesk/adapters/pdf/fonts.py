@@ -9,6 +9,7 @@ logged. Characters the font cannot draw (e.g. non-BMP kanji like 𠮷) print as 
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -66,16 +67,22 @@ def _cache_subsets(ttf: TTFont, size: int = 512) -> None:
     make_subset, add_objects = face.makeSubset, face.addSubsetObjects
     cache: OrderedDict[tuple[int, ...], tuple[bytes, bytes]] = OrderedDict()
 
+    lock = threading.Lock()  # the server renders from request threads and the scheduler thread
+
     def entry(subset: list[int]) -> tuple[bytes, bytes]:
         key = tuple(subset)
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
+        with lock:
+            found = cache.get(key)
+            if found is not None:
+                cache.move_to_end(key)
+                return found
         raw = make_subset(subset)
-        cache[key] = (raw, zlib.compress(raw))
-        if len(cache) > size:
-            cache.popitem(last=False)
-        return cache[key]
+        built = (raw, zlib.compress(raw))
+        with lock:
+            cache[key] = built
+            if len(cache) > size:
+                cache.popitem(last=False)
+        return built
 
     def add_subset_objects(doc: Any, fontname: str, subset: list[int]) -> Any:
         descriptor = add_objects(doc, fontname, subset)
