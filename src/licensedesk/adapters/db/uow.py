@@ -66,7 +66,7 @@ class SqlUnitOfWork:
             self.notices = NoticeRepository(conn)
             self.outbox = OutboxRepository(conn)
         self.scheduler = SchedulerStateRepository(conn)
-        return self  # parties, vl and api are built on first use (__getattr__): most units of work never use them
+        return self  # parties, vl, api and archive are built on first use (__getattr__): most units of work never use them
 
     _ON_FIRST_USE: ClassVar[dict[str, Callable[[SqlUnitOfWork, Connection], Any]]] = {
         "parties": lambda _uow, conn: PartyStore(conn),
