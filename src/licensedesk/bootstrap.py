@@ -12,6 +12,7 @@ from licensedesk.config import Settings
 from licensedesk.domain.invoice_sheet import Issuer
 from licensedesk.services.context import Services
 from licensedesk.services.ports import DocumentRenderer, UnitOfWork
+from licensedesk.services.ports_archive import ArchiveFiles
 from licensedesk.services.scenario import Scenario
 
 
@@ -48,3 +49,9 @@ def pdf_renderer(settings: Settings) -> DocumentRenderer:
     from licensedesk.adapters.pdf.invoice import PdfRenderer  # reportlab is imported only when printing
 
     return PdfRenderer(settings.pdf_font_path)
+
+
+def archive_files(settings: Settings) -> ArchiveFiles:
+    from licensedesk.adapters.archive.files import DirectoryArchive
+
+    return DirectoryArchive(settings.archive_dir)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     reseller_bank: str = "みずほ銀行 本店 普通 1234567 ライセンスデスク（カ"
     # Japanese TrueType font embedded in invoice PDFs; missing → non-embedded CID fallback with a warning
     pdf_font_path: str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
+    # 電子帳簿保存法 archive of issued documents (PDF + JSON, write-once), searched through the database
+    archive_dir: str = "var/archive"
 
     # Mail (issue 8): notices leave through the outbox; "file" writes .eml files (the development default)
     mail_transport: Literal["file", "smtp"] | None = None  # None: file in development, smtp otherwise

@@ -69,3 +69,13 @@ def test_refusals_exit_1_with_their_code(env: dict[str, str]) -> None:
     done = run("account", "refund", customer, "1", env=env)
     assert done.returncode == 1 and "REFUND-EXCEEDS-CREDIT" in done.stderr
     assert "as of" in run("account", "statement", customer, "--as-of", "2027-03-01", env=env).stdout
+
+
+def test_credit_note_apply_is_wired_and_refuses_what_is_not_a_credit_note(env: dict[str, str]) -> None:
+    number, customer, _total = _first_invoice(env)
+    done = run("credit-note", "apply", number, "--to", number, env=env)  # an invoice is not a credit note
+    assert done.returncode == 1 and "CN-ALLOCATE-SOURCE" in done.stderr, done.stderr
+    missing = run("credit-note", "apply", "CN-2099-000001", "--to", number, env=env)
+    assert missing.returncode == 1 and "CN-2099-000001" in missing.stderr
+    listed = run("credit-note", "allocations", "--customer", customer, env=env)
+    assert listed.returncode == 0 and listed.stdout == ""  # the demo data has no allocation yet

@@ -107,17 +107,17 @@ def test_void_then_reissue_bills_the_same_charges_exactly_once(svc: Services) ->
         assert len(uow.documents.list()) == 2  # nothing billed twice
 
 
-def test_a_credit_note_is_credit_and_a_net_deposit_settles_both_invoices(svc: Services) -> None:
+def test_a_credit_note_settles_its_invoices_first_and_a_net_deposit_the_rest(svc: Services) -> None:
     _order(svc)
     subs.change_quantity(svc, at("2026-06-20T09:00:00"), "s1", 12, at_renewal=False)  # + 2 × 5,071 = 11,156
-    subs.cancel(svc, at("2026-06-21T11:00:00"), "s1")  # credit note −64,548
-    assert _balance(svc) == 64548
+    subs.cancel(svc, at("2026-06-21T11:00:00"), "s1")  # credit note −64,548: 59,774 to FIRST, 4,774 to the second
+    assert _balance(svc) == 0
     net = 59774 + 11156 - 64548  # 6,382
     report = bank.import_deposits(svc, at("2026-07-10T15:00:00"), f"2026-07-10,{net},ｶ)ｱｸﾒ\n")
-    assert report.matched[0]["invoices"] == [FIRST, "INV-2026-000002"]
+    assert report.matched[0]["invoices"] == ["INV-2026-000002"]
     assert [_doc(svc, n)["status"] for n in (FIRST, "INV-2026-000002")] == ["paid", "paid"]
     assert _balance(svc) == 0
-    _refused("CREDIT-USED", lambda: settlement.void(svc, at("2026-07-11T10:00:00"), "CN-2026-000001", "誤発行"))
+    _refused("CN-ALLOCATED", lambda: settlement.void(svc, at("2026-07-11T10:00:00"), "CN-2026-000001", "誤発行"))
 
 
 def test_bank_import_matches_queues_and_is_idempotent(svc: Services) -> None:

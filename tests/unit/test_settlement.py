@@ -102,3 +102,25 @@ def test_anything_else_waits_in_the_queue_with_its_reason(customers: list[str], 
                                                          reason: Unmatched) -> None:
     found = match_deposit(amount, customers, OPEN, credit=0)
     assert not found.matched and found.reason is reason and found.invoices == []
+
+
+# ------------------------------------------------------------------ credit notes (D-CN-ALLOCATE)
+def test_a_credit_note_settles_its_open_originals_oldest_first_and_keeps_the_rest() -> None:
+    from licensedesk.domain.settlement import settle_originals
+
+    assert settle_originals(64548, [("INV-1", 29774), ("INV-2", 11156)]) == [("INV-1", 29774), ("INV-2", 11156)]
+    assert settle_originals(30000, [("INV-1", 29774), ("INV-2", 11156)]) == [("INV-1", 29774), ("INV-2", 226)]
+    assert settle_originals(53790, [("INV-1", 0)]) == []  # a paid invoice takes nothing: all is balance
+
+
+def test_an_explicit_allocation_is_bounded_by_the_note_the_balance_and_the_invoice() -> None:
+    from licensedesk.domain.errors import InvalidInput
+    from licensedesk.domain.settlement import allocation_amount
+
+    assert allocation_amount(None, unallocated=57772, balance=57772, open_amount=18139) == 18139
+    assert allocation_amount(None, unallocated=57772, balance=3790, open_amount=18139) == 3790
+    assert allocation_amount(10000, unallocated=57772, balance=57772, open_amount=18139) == 10000
+    for requested, balance in ((18140, 57772), (0, 57772), (None, 0)):
+        with pytest.raises(InvalidInput) as refused:
+            allocation_amount(requested, unallocated=57772, balance=balance, open_amount=18139)
+        assert refused.value.code == "CN-ALLOCATE-AMOUNT"

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from .calendar import ONE_DAY
+from .settlement import CreditAllocation
 
 
 class DunningStep(StrEnum):
@@ -85,6 +86,7 @@ class Statement:
     buckets: dict[str, int]
     open_total: int
     credit_balance: int
+    allocations: tuple[CreditAllocation, ...] = ()  # credit notes applied to invoices, up to as_of (D-CN-ALLOCATE)
 
     @property
     def balance_due(self) -> int:

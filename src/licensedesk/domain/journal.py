@@ -9,7 +9,9 @@ so accounting software splits 仮受消費税 itself). See ``docs/accounting-exp
 * Cash received (payment, over-payment, deposit booked to a customer's credit): 普通預金 / 売掛金.
   A customer's credit balance is a negative receivable, so over-payments stay on 売掛金.
 * Refund of a credit balance: 売掛金 / 普通預金.
-* Using a credit balance (or a credit note) on an invoice moves no money: no row.
+* Using a credit balance on an invoice moves no money: no row.
+* A credit note allocated to an invoice (D-CN-ALLOCATE): 売掛金 / 売掛金, tax class 対象外, memo naming both
+  documents. It nets to zero in the ledger; it is there so the receivable can be reconciled (消込) per invoice.
 """
 
 from __future__ import annotations
@@ -81,3 +83,8 @@ def cash_in_row(on: date, voucher: str, counter_party: str, amount: int, memo: s
 
 def refund_row(on: date, voucher: str, counter_party: str, amount: int, memo: str) -> JournalRow:
     return JournalRow(on, voucher, Account.RECEIVABLE, Account.BANK, counter_party, NOT_TAXED, amount, 0, memo)
+
+
+def allocation_row(on: date, credit_note: str, counter_party: str, amount: int, invoice: str) -> JournalRow:
+    return JournalRow(on, credit_note, Account.RECEIVABLE, Account.RECEIVABLE, counter_party, NOT_TAXED, amount, 0,
+                      f"返還請求書充当 {credit_note} → {invoice}")

@@ -171,3 +171,47 @@ def match_deposit(amount: int, customers: list[str], open_invoices: Sequence[Ope
             if total == target:
                 return Match(customer, [i.number for i in ordered[:k + 1]], use_credit)
     return Match(customer, reason=Unmatched.AMOUNT_NO_MATCH)
+
+
+# ------------------------------------------------------------------ credit notes (D-CN-ALLOCATE)
+@dataclass(frozen=True)
+class CreditAllocation:
+    """Part of a credit note (適格返還請求書) applied to one invoice's open amount."""
+
+    on: date
+    credit_note: str
+    invoice: str
+    amount: int
+
+
+def settle_originals(credit: int, open_amounts: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """``(invoice, amount)`` a new credit note of ``credit`` yen settles on the invoices it returns part of.
+
+    The invoices are taken in the order given (oldest first), each up to what is still open on it; what
+    is left stays on the customer's credit balance, refundable (D-CN-ALLOCATE). A paid invoice takes
+    nothing, so the whole credit note becomes balance.
+    """
+    settled, left = [], max(credit, 0)
+    for number, open_amount in open_amounts:
+        take = min(left, max(open_amount, 0))
+        if take > 0:
+            settled.append((number, take))
+            left -= take
+    return settled
+
+
+def allocation_amount(requested: int | None, unallocated: int, balance: int, open_amount: int) -> int:
+    """How much an explicit allocation applies: ``requested``, or by default all it can.
+
+    It can never exceed what is left of the credit note, the customer's credit balance (a refund may
+    have paid part of it out already) or what is open on the invoice.
+    """
+    limit = min(unallocated, balance, open_amount)
+    use = limit if requested is None else requested
+    if use <= 0 or use > limit:
+        raise InvalidInput(
+            f"cannot allocate {use:,} yen: {unallocated:,} left on the credit note, {balance:,} credit balance, "
+            f"{open_amount:,} open on the invoice", f"{use:,} 円は充当できません（返還請求書の残 {unallocated:,} 円、"
+            f"残高 {balance:,} 円、請求書の未入金 {open_amount:,} 円）",
+            code="CN-ALLOCATE-AMOUNT", amount=use, unallocated=unallocated, balance=balance, open=open_amount)
+    return use

@@ -13,7 +13,16 @@ import yaml
 
 from licensedesk.domain.errors import DomainError
 
-from . import cli_agreements, cli_documents, cli_outbox, cli_parties, cli_payments, cli_subscriptions, cli_users
+from . import (
+    cli_agreements,
+    cli_archive,
+    cli_documents,
+    cli_outbox,
+    cli_parties,
+    cli_payments,
+    cli_subscriptions,
+    cli_users,
+)
 from . import cli_common as common
 from .cli_upstream import app as upstream_app
 from .cli_upstream import upstream_sim
@@ -30,6 +39,8 @@ app.add_typer(cli_subscriptions.app, name="subscription")
 app.add_typer(cli_documents.invoice_app, name="invoice")
 app.add_typer(cli_documents.account_app, name="account")
 app.add_typer(cli_documents.accounting_app, name="accounting")
+app.add_typer(cli_documents.credit_note_app, name="credit-note")
+app.add_typer(cli_archive.app, name="archive")
 app.add_typer(cli_payments.bank_app, name="bank")
 app.add_typer(cli_parties.app)  # customer, tenant, transfer
 app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
@@ -56,7 +67,7 @@ def simulate(
     from licensedesk.services.simulate import simulate as run
 
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         scenario = parse(data)
     except OSError as exc:
         typer.echo(f"{file}: cannot read: {exc}", err=True)

@@ -14,6 +14,8 @@ invoice_app = typer.Typer(help="Invoices and credit notes (適格請求書): lis
                           no_args_is_help=True)
 account_app = typer.Typer(help="Customer accounts: statement, credit balance, refunds", no_args_is_help=True)
 accounting_app = typer.Typer(help="Accounting export (仕訳 CSV)", no_args_is_help=True)
+credit_note_app = typer.Typer(help="Credit notes (適格返還請求書): allocate to invoices, list allocations",
+                              no_args_is_help=True)
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -125,7 +127,10 @@ def statement(
                            "credit_balance": s.credit_balance, "balance_due": s.balance_due,
                            "items": [{"number": a.item.number, "issue_date": a.item.issue_date,
                                       "due_date": a.item.due_date, "total": a.item.total, "open": a.item.open,
-                                      "days_past_due": a.days_past_due, "bucket": a.bucket} for a in s.items]})
+                                      "days_past_due": a.days_past_due, "bucket": a.bucket} for a in s.items],
+                           "credit_note_allocations": [{"date": x.on, "credit_note": x.credit_note,
+                                                        "invoice": x.invoice, "amount": x.amount}
+                                                       for x in s.allocations]})
         return
     typer.echo(f"Statement of account — {s.customer}, as of {s.as_of}")
     for a in s.items:
@@ -133,6 +138,10 @@ def statement(
                    f"open {a.item.open:>12,}  {a.days_past_due:>4} days  [{a.bucket}]")
     typer.echo("  " + "  ".join(f"{k}: {v:,}" for k, v in s.buckets.items()))
     typer.echo(f"  open {s.open_total:,}  credit balance {s.credit_balance:,}  balance due {s.balance_due:,}")
+    if s.allocations:
+        typer.echo("  Credit notes applied to invoices (返還請求書の充当)")
+        for x in s.allocations:
+            typer.echo(f"    {x.on}  {x.credit_note:<18} → {x.invoice:<18} {x.amount:>12,}")
 
 
 @account_app.command()
@@ -177,6 +186,34 @@ def kana(customer: str, name_kana: str) -> None:
     svc = common.services()
     common.run(lambda: set_name_kana(svc, customer, name_kana))
     typer.echo(f"{customer}: name_kana {name_kana}")
+
+
+# ------------------------------------------------------------------ credit notes
+@credit_note_app.command("apply")
+def credit_note_apply(
+    credit_note: Annotated[str, typer.Argument(help="the credit note, e.g. CN-2026-000004")],
+    invoice: Annotated[str, typer.Option("--to", help="an open invoice of the same customer")],
+    amount: Annotated[int | None, typer.Option(help="yen (default: all it can)")] = None,
+) -> None:
+    """Allocate what is left of a credit note to another open invoice of the same customer (D-CN-ALLOCATE)."""
+    from licensedesk.services.credit_notes import apply
+
+    svc = common.services()
+    done = common.run(lambda: apply(svc, common.now(), credit_note, invoice, amount))
+    typer.echo(f"{credit_note} → {invoice}: {done['allocated']:,} applied; {invoice} {done['status']}, "
+               f"paid {done['paid_amount']:,} of {done['total']:,}; {done['unallocated']:,} left on {credit_note}")
+
+
+@credit_note_app.command("allocations")
+def credit_note_allocations(customer: Annotated[str | None, typer.Option(help="only this customer")] = None) -> None:
+    """Every allocation of a credit note to an invoice, oldest first."""
+    from licensedesk.services.credit_notes import allocations
+
+    svc = common.services()
+    with svc.uow() as uow:
+        found = allocations(uow, svc, customer)
+    for x in found:
+        typer.echo(f"{x.on}  {x.credit_note:<18} → {x.invoice:<18} {x.amount:>12,}")
 
 
 # ------------------------------------------------------------------ accounting

@@ -13,9 +13,18 @@ from typing import Any
 
 from licensedesk.domain.billing import DocumentKind
 from licensedesk.domain.errors import InvalidInput
-from licensedesk.domain.journal import COLUMNS, JournalRow, cash_in_row, document_rows, refund_row, void_rows
+from licensedesk.domain.journal import (
+    COLUMNS,
+    JournalRow,
+    allocation_row,
+    cash_in_row,
+    document_rows,
+    refund_row,
+    void_rows,
+)
 
 from .context import Services
+from .credit_notes import APPLIED, PAYMENT_PREFIX
 from .ports import UnitOfWork
 from .printing import taxes_of
 from .settlement import CREDIT_REFERENCE
@@ -46,8 +55,8 @@ def _document(doc: dict[str, Any], names: dict[str, str]) -> list[JournalRow]:
 def _payments(uow: UnitOfWork, svc: Services, start: Any, end: Any, names: dict[str, str]) -> list[JournalRow]:
     rows = []
     for p in uow.billing.payments_between(start, end):
-        if p["reference"] == CREDIT_REFERENCE:
-            continue  # a credit balance used on an invoice: no money moves
+        if p["reference"] == CREDIT_REFERENCE or (p["reference"] or "").startswith(PAYMENT_PREFIX):
+            continue  # a credit balance or a credit note used on an invoice: no money moves
         memo = f"入金 {p['reference']}" if p["reference"] else "入金"
         rows.append(cash_in_row(svc.when(p["received_at"]).today, p["number"],
                                 names.get(p["customer_ref"], p["customer_ref"]), p["amount"], memo))
@@ -63,6 +72,8 @@ def _credits(uow: UnitOfWork, svc: Services, start: Any, end: Any, names: dict[s
             rows.append(cash_in_row(on, voucher, party, c["amount"], CASH_CREDITS[c["kind"]]))
         elif c["kind"] == "refund":
             rows.append(refund_row(on, voucher, party, -c["amount"], f"残高返金 {c['reference'] or ''}".strip()))
+        elif c["kind"] == APPLIED:
+            rows.append(allocation_row(on, c["reference"], party, -c["amount"], c["document_number"]))
     return rows
 
 

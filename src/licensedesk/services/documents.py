@@ -33,6 +33,7 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
     series = f"{prefix}-{day.year}"
     number = f"{series}-{uow.documents.next_number(series):06d}"
     uow.documents.add(draft, number, now)
+    uow.archive.enqueue(number, now)  # 電子帳簿保存法: archived after commit by services.archive.run
     after_issue(uow, draft, number, policy, now)
     kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
     uow.notices.add(Notice(kind, number, day, "ORD-FLOW", {"total": draft.total}), customer, now)
@@ -40,9 +41,13 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
 
 
 def after_issue(uow: UnitOfWork, draft: DocumentDraft, number: str, policy: Policy, now: datetime) -> None:
-    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance."""
+    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance,
+    and from there first to what is open on the invoices it returns part of (D-CN-ALLOCATE)."""
     if draft.kind is DocumentKind.CREDIT_NOTE:
+        from .credit_notes import settle_on_issue  # credit_notes builds on this module
+
         uow.billing.add_credit(draft.customer, -draft.total, "credit_note", now, document=number)
+        settle_on_issue(uow, number, now)
     elif draft.total > 0:
         days = policy.reminders.payment_days_before_due
         uow.billing.set_dunning(number, first_dunning(draft.issue_date, draft.due_date, days))

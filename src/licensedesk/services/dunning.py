@@ -7,6 +7,7 @@ and recorded once (kind, document, date), so re-running changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from licensedesk.domain.billing import DocumentStatus
@@ -15,6 +16,7 @@ from licensedesk.domain.errors import NotFound
 from licensedesk.domain.subscription import Notice
 
 from .context import Services
+from .credit_notes import allocations
 
 
 def run_through(svc: Services, day: date) -> int:
@@ -47,4 +49,5 @@ def statement_of_account(svc: Services, customer: str, as_of: date) -> Statement
             raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
         items = [OpenItem(r["number"], r["issue_date"], r["due_date"], r["total"], r["paid_amount"])
                  for r in uow.billing.open_invoices(customer) if r["issue_date"] <= as_of]
-        return statement(customer, as_of, items, uow.billing.credit_balance(customer))
+        applied = tuple(a for a in allocations(uow, svc, customer) if a.on <= as_of)
+        return replace(statement(customer, as_of, items, uow.billing.credit_balance(customer)), allocations=applied)

@@ -54,8 +54,14 @@ def void(svc: Services, now: datetime, number: str, reason: str) -> dict[str, An
 
 
 def _take_back_credit_note(uow: UnitOfWork, doc: dict[str, Any], now: datetime) -> None:
+    from .credit_notes import allocated_from
+
     credit = -doc["total"]
     uow.billing.lock_account(doc["customer_ref"])
+    if allocated := allocated_from(uow, doc["customer_ref"], doc["number"]):
+        raise InvalidInput(f"credit note {doc['number']} settled {allocated:,} yen of invoices: it cannot be voided",
+                           f"返還請求書 {doc['number']} は請求書に {allocated:,} 円充当済みのため取り消せません",
+                           code="CN-ALLOCATED", number=doc["number"], allocated=allocated)
     balance = uow.billing.credit_balance(doc["customer_ref"])
     if balance < credit:
         raise InvalidInput(f"credit note {doc['number']} was already used ({balance:,} yen of {credit:,} left)",

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from licensedesk.domain.billing import DocumentDraft, DocumentStatus
 from licensedesk.domain.calendar import Billing, Term
@@ -303,6 +303,8 @@ class DocumentRepository:
         query = select(t.number_series.c.next_value).where(t.number_series.c.series == series).with_for_update()
         row = self.conn.execute(query).first()
         if row is None:
+            from sqlalchemy.dialects import postgresql  # here, not at the top: ~30 ms of every command's start-up
+
             dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
             self.conn.execute(dialect.insert(t.number_series).values(series=series, next_value=1)
                               .on_conflict_do_nothing())
@@ -330,22 +332,44 @@ class DocumentRepository:
         return self.conn.execute(select(t.document_lines.c.id).where(
             t.document_lines.c.subscription_ref == subscription, t.document_lines.c.charge_key == key)).first() is not None
 
-    def _doc(self, row: Any) -> dict[str, Any]:
-        lines = self.conn.execute(select(t.document_lines).where(t.document_lines.c.document_id == row.id)
-                                  .order_by(t.document_lines.c.line_no))
-        doc = dict(row._mapping)
-        doc["lines"] = [dict(r._mapping) for r in lines]
-        return doc
+    _LINE_COLUMNS = tuple(c.label(f"line_{c.name}") for c in t.document_lines.c)
+
+    def _with_lines(self, query: Any) -> list[dict[str, Any]]:
+        """Documents of ``query`` with their lines, in one statement (a LEFT JOIN, not one query per document)."""
+        q = (query.add_columns(*self._LINE_COLUMNS)
+             .outerjoin(t.document_lines, t.document_lines.c.document_id == t.documents.c.id)
+             .order_by(t.documents.c.id, t.document_lines.c.line_no))
+        docs: dict[int, dict[str, Any]] = {}
+        width = len(t.documents.c)
+        for row in self.conn.execute(q):
+            values = tuple(row)
+            doc = docs.get(values[0])
+            if doc is None:
+                doc = docs[values[0]] = dict(zip(t.documents.c.keys(), values[:width], strict=True))
+                doc["lines"] = []
+            if values[width] is not None:
+                doc["lines"].append(dict(zip(t.document_lines.c.keys(), values[width:], strict=True)))
+        return list(docs.values())
 
     def get(self, number: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(t.documents).where(t.documents.c.number == number)).first()
-        return self._doc(row) if row else None
+        docs = self._with_lines(select(t.documents).where(t.documents.c.number == number))
+        return docs[0] if docs else None
 
     def list(self, customer: str | None = None) -> list[dict[str, Any]]:
-        q = select(t.documents).order_by(t.documents.c.id)
+        q = select(t.documents)
         if customer is not None:
             q = q.where(t.documents.c.customer_ref == customer)
-        return [self._doc(r) for r in self.conn.execute(q)]
+        return self._with_lines(q)
+
+    def latest_number(self, kind: str) -> str | None:
+        """The number of the last document of ``kind`` issued (highest id), without reading the others."""
+        return self.conn.execute(select(t.documents.c.number).where(t.documents.c.kind == kind)
+                                 .order_by(t.documents.c.id.desc()).limit(1)).scalar()
+
+    def number_at(self, index: int) -> str | None:
+        """The number of the ``index``-th document in issue order (0-based)."""
+        return self.conn.execute(select(t.documents.c.number).order_by(t.documents.c.id)
+                                 .offset(index).limit(1)).scalar()
 
     def add_payment(self, number: str, amount: int, at: datetime, reference: str | None) -> dict[str, Any]:
         row = self.conn.execute(select(t.documents).where(t.documents.c.number == number).with_for_update()).first()

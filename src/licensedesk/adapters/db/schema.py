@@ -7,18 +7,19 @@ tables module only has to be imported below.
 from __future__ import annotations
 
 from . import (
-                 tables,
-                 tables_agreements,
-                 tables_api,
-                 tables_billing,
-                 tables_outbox,
-                 tables_parties,
-                 tables_upstream,
-                 tables_web,
+    tables,
+    tables_agreements,
+    tables_api,
+    tables_archive,
+    tables_billing,
+    tables_outbox,
+    tables_parties,
+    tables_upstream,
+    tables_web,
 )
 from .tables import metadata
 
 TABLE_MODULES = (tables, tables_billing, tables_parties, tables_agreements, tables_api, tables_outbox, tables_web,
-                 tables_upstream)
+                 tables_upstream, tables_archive)
 
 __all__ = ["TABLE_MODULES", "metadata"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
 
@@ -20,6 +22,7 @@ from .repositories import (
 )
 from .repositories_agreements import SqlVolumeLicensing
 from .repositories_api import ApiRepository
+from .repositories_archive import ArchiveRepository
 from .repositories_billing import BillingRepository
 from .repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from .repositories_parties import PartyStore
@@ -43,6 +46,7 @@ class SqlUnitOfWork:
     web: ports.WebStore
     upstream: ports.UpstreamStore
     preferences: ports.Preferences
+    archive: ports.Archive
 
     def __init__(self, engine: Engine, *, queue_mail: bool = True) -> None:
         self.engine = engine
@@ -67,15 +71,29 @@ class SqlUnitOfWork:
             self.notices = NoticeRepository(conn)
             self.outbox = OutboxRepository(conn)
         self.scheduler = SchedulerStateRepository(conn)
-        self.parties = PartyStore(conn)
-        self.vl = SqlVolumeLicensing(conn)
-        self.api = ApiRepository(conn)
-        self.web = WebRepository(conn)
-        self.upstream = UpstreamRepository(conn)
-        self.preferences = PreferencesRepository(conn)
         if self.queue_mail:  # a committed provisionable order also queues its upstream purchase (issue 8)
-            self.subscriptions = ProvisioningSubscriptionRepository(conn, self.policies, self.upstream)
-        return self
+            self.upstream = upstream = UpstreamRepository(conn)
+            self.subscriptions = ProvisioningSubscriptionRepository(conn, self.policies, upstream)
+        return self  # the rest are built on first use (__getattr__): most units of work never use them
+
+    _ON_FIRST_USE: ClassVar[dict[str, Callable[[SqlUnitOfWork, Connection], Any]]] = {
+        "parties": lambda _uow, conn: PartyStore(conn),
+        "vl": lambda _uow, conn: SqlVolumeLicensing(conn),
+        "api": lambda _uow, conn: ApiRepository(conn),
+        "archive": lambda uow, conn: ArchiveRepository(conn, enabled=uow.queue_mail),  # simulations archive nothing
+        "web": lambda _uow, conn: WebRepository(conn),
+        "upstream": lambda _uow, conn: UpstreamRepository(conn),
+        "preferences": lambda _uow, conn: PreferencesRepository(conn),
+    }
+
+    def __getattr__(self, name: str) -> Any:
+        factory = SqlUnitOfWork._ON_FIRST_USE.get(name)
+        conn = self.__dict__.get("_conn")
+        if factory is None or conn is None:
+            raise AttributeError(name)
+        repository = factory(self, conn)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -86,6 +104,8 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            for name in self._ON_FIRST_USE:
+                self.__dict__.pop(name, None)
 
     def commit(self) -> None:
         assert self._conn is not None

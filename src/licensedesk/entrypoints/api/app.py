@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from licensedesk.bootstrap import build
+from licensedesk.bootstrap import archive_files, build, issuer, pdf_renderer
 from licensedesk.bootstrap_mail import delivery
 from licensedesk.bootstrap_upstream import provisioner
 from licensedesk.config import Settings
+from licensedesk.services.archive import run as archive_run
 from licensedesk.services.clock import SystemClock
 from licensedesk.services.outbox import deliver_due
 from licensedesk.services.provisioning import provision_due
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     clock = SystemClock()
     outbox = delivery(settings)
     upstream = provisioner(settings)  # None: no Partner Center configured, jobs wait
+    files, renderer, reseller = archive_files(settings), pdf_renderer(settings), issuer(settings)
 
     def run_once() -> Any:
         now = clock.now()
@@ -56,6 +58,7 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
         if upstream is not None:
             provision_due(svc, upstream, now)  # buys upstream, activates, queues the activation mail …
         deliver_due(svc, outbox, now)  # after the tick's commits, same thread (one SQLite worker)
+        archive_run(svc, now, files, renderer, reseller)  # 電子帳簿保存法: documents the tick issued
         return report
 
     scheduler = Scheduler(run_once, settings.scheduler_interval_seconds)

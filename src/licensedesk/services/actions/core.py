@@ -44,22 +44,18 @@ def _order(run: Run, f: Mapping[str, Any]) -> None:
 
 def invoice_number(run: Run, ref: Any) -> str:
     """``last`` (the latest invoice), ``documents[i]`` / ``i`` (issue order), or a document number."""
-    with run.svc.uow() as uow:
-        docs = uow.documents.list()
-    if ref == "last":
-        invoices = [d for d in docs if d["kind"] == "invoice"]
-        if not invoices:
-            raise DomainError("there is no invoice to pay yet", "支払う請求書がまだありません")
-        return str(invoices[-1]["number"])
     text = str(ref)
     if text.startswith("documents[") and text.endswith("]"):
         text = text[len("documents["):-1]
-    if text.isdigit():
-        index = int(text)
-        if index >= len(docs):
-            raise DomainError(f"there is no documents[{index}] yet", f"documents[{index}] はまだありません")
-        return str(docs[index]["number"])
-    return text
+    if ref != "last" and not text.isdigit():
+        return text
+    with run.svc.uow() as uow:  # one small query: the run may have issued hundreds of documents by now
+        number = uow.documents.latest_number("invoice") if ref == "last" else uow.documents.number_at(int(text))
+    if number is None and ref == "last":
+        raise DomainError("there is no invoice to pay yet", "支払う請求書がまだありません")
+    if number is None:
+        raise DomainError(f"there is no documents[{text}] yet", f"documents[{text}] はまだありません")
+    return number
 
 
 def _pay(run: Run, f: Mapping[str, Any]) -> None:

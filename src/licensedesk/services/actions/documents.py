@@ -9,8 +9,10 @@
 | ``credit_deposit`` | ``deposit``, ``customer`` |
 | ``apply_credit`` | ``invoice``, optional ``amount`` |
 | ``refund`` | ``customer``, ``amount`` |
+| ``apply_credit_note`` | ``credit_note`` (``last`` = the latest credit note, ``documents[i]`` or a number), ``invoice``, optional ``amount`` |
 
-The report gains ``deposits`` (in arrival order) and ``credit_balances`` (per customer).
+The report gains ``deposits`` (in arrival order), ``credit_balances`` (per customer) and
+``credit_allocations`` (credit notes applied to invoices, D-CN-ALLOCATE).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from licensedesk.domain.errors import DomainError
 from licensedesk.domain.settlement import Deposit, normalise_kana
-from licensedesk.services import bank, settlement
+from licensedesk.services import bank, credit_notes, settlement
 
 from .base import Run, action
 from .core import invoice_number
@@ -72,6 +74,17 @@ def _apply_credit(run: Run, f: Mapping[str, Any]) -> None:
     settlement.apply_credit(run.svc, run.clock.now(), invoice_number(run, f["invoice"]), f.get("amount"))
 
 
+def _apply_credit_note(run: Run, f: Mapping[str, Any]) -> None:
+    ref = f["credit_note"]
+    if ref == "last":
+        with run.svc.uow() as uow:
+            ref = uow.documents.latest_number("credit_note")
+        if ref is None:
+            raise DomainError("there is no credit note yet", "返還請求書がまだありません")
+    credit_notes.apply(run.svc, run.clock.now(), invoice_number(run, ref), invoice_number(run, f["invoice"]),
+                       f.get("amount"))
+
+
 def _refund(run: Run, f: Mapping[str, Any]) -> None:
     settlement.refund_credit(run.svc, run.clock.now(), str(f["customer"]), int(f["amount"]))
 
@@ -86,6 +99,7 @@ ACTIONS = [
     action("credit_deposit", "deposit customer", "", _credit_deposit, references=CUSTOMER),
     action("apply_credit", "invoice", "amount", _apply_credit, integers="amount"),
     action("refund", "customer amount", "", _refund, references=CUSTOMER, integers="amount"),
+    action("apply_credit_note", "credit_note invoice", "amount", _apply_credit_note, integers="amount"),
 ]
 
 
@@ -93,4 +107,6 @@ def report(uow: Any, scenario: Any) -> dict[str, Any]:
     deposits = [{"date": d["deposit_date"].isoformat(), "amount": d["amount"], "payer_kana": d["payer_kana"],
                  "status": d["status"], "reason": d["reason"], "customer": d["customer_ref"],
                  "invoices": list(d["documents"])} for d in uow.billing.deposits()]
-    return {"deposits": deposits, "credit_balances": uow.billing.credit_balances()}
+    applied = [{"credit_note": e["reference"], "invoice": e["document_number"], "amount": -e["amount"]}
+               for e in uow.billing.credits() if e["kind"] == credit_notes.APPLIED]
+    return {"deposits": deposits, "credit_balances": uow.billing.credit_balances(), "credit_allocations": applied}
