@@ -75,9 +75,15 @@ OTHER_WORK = (
 
 
 def run_other_work(svc: Services, through: date) -> None:
-    """Work kept by other capabilities, each dated at its own due date and run once, up to ``through``."""
-    for work in OTHER_WORK:
-        work(svc, through)
+    """Work kept by other capabilities, each dated at its own due date and run once, up to ``through``.
+
+    Several tick workers take turns here (a lock held while the passes run in their own transactions);
+    the one that comes second finds nothing left to do.
+    """
+    with svc.uow() as turn:
+        turn.scheduler.lock_other_work()
+        for work in OTHER_WORK:
+            work(svc, through)
 
 
 def _mark_done(svc: Services, day: date) -> None:

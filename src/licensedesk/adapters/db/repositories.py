@@ -434,6 +434,9 @@ class NoticeRepository:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
 
 
+_OTHER_WORK_LOCK = 0x6C64_7469_636B  # "ldtick": the advisory lock key of the tick's other-work passes
+
+
 class SchedulerStateRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -455,6 +458,12 @@ class SchedulerStateRepository:
                                  .with_for_update(skip_locked=True, key_share=True))
         claimed = {r[0] for r in rows}
         return [c for c in customers if c in claimed]
+
+    def lock_other_work(self) -> None:
+        """Wait until no other tick worker runs the other capabilities' passes (PostgreSQL: an advisory lock
+        held until this transaction ends; SQLite serialises writers anyway)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(func.pg_advisory_xact_lock(_OTHER_WORK_LOCK)))
 
     def set_last_day(self, day: date) -> None:
         """Move the last day done forward (never back: a slower tick worker may finish an earlier day last)."""
