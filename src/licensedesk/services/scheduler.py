@@ -16,6 +16,7 @@ LOCKED``) and leaves those another worker holds to it, so nothing is done twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -25,7 +26,7 @@ from licensedesk.domain.subscription import ChargeLine, Event, Notice, Subscript
 from . import agreements as vl
 from . import documents, dunning, party_deadlines
 from .context import CatalogPrices, Services
-from .ports import Conflict
+from .ports import Conflict, UnitOfWork
 from .subscriptions import wanted_documents
 
 CHUNK = 500  # customers per transaction: big enough to amortise round trips, small enough to redo
@@ -47,6 +48,7 @@ def tick(svc: Services, until: datetime) -> TickReport:
     """
     report = TickReport()
     today = svc.when(until).today
+    other: OtherWorkDue = {}
     with svc.uow() as uow:
         last = uow.scheduler.last_day()
     while True:
@@ -57,33 +59,57 @@ def tick(svc: Services, until: datetime) -> TickReport:
         day = upcoming if last is None else max(upcoming, last + timedelta(days=1))
         if day > today:
             break
-        run_other_work(svc, day - timedelta(days=1))
+        run_other_work(svc, day - timedelta(days=1), other)
+        issued = len(report.documents)
         run_day(svc, day, report)
+        if len(report.documents) > issued:
+            other.pop(OTHER_WORK[0], None)  # new invoices have dunning dates: read dunning's next day again
         _mark_done(svc, day)
         last = day
-    run_other_work(svc, today)
+    run_other_work(svc, today, other)
     if last is None or last < today:
         _mark_done(svc, today)
     return report
 
 
-OTHER_WORK = (
-    dunning.run_through,  # payment reminders and overdue notices (documents.dunning_on, indexed)
-    party_deadlines.run_due,  # onboarding logins, relationship requests (RULES.md §2, §6)
-    vl.run_day,  # enrollment terminations, 60-day notices, expiries, COCPs taking effect (§7)
+@dataclass(frozen=True)
+class OtherWork:
+    run: Callable[[Services, date], object]
+    next_due: Callable[[UnitOfWork], date | None]  # an indexed MIN(); None: nothing scheduled
+
+
+OTHER_WORK = (  # dunning first: run_day invalidates its next day (above)
+    # payment reminders and overdue notices (documents.dunning_on, indexed)
+    OtherWork(dunning.run_through, lambda uow: uow.billing.next_dunning_day()),
+    # onboarding logins, relationship requests (RULES.md §2, §6)
+    OtherWork(party_deadlines.run_due, lambda uow: uow.parties.deadlines.next_due_day()),
+    # enrollment terminations, 60-day notices, expiries, COCPs taking effect (§7)
+    OtherWork(vl.run_day, vl.next_due_day),
 )
 
+OtherWorkDue = dict[OtherWork, date | None]  # per tick: each pass's next due day, as last read
 
-def run_other_work(svc: Services, through: date) -> None:
+
+def run_other_work(svc: Services, through: date, known: OtherWorkDue) -> None:
     """Work kept by other capabilities, each dated at its own due date and run once, up to ``through``.
 
-    Several tick workers take turns here (a lock held while the passes run in their own transactions);
-    the one that comes second finds nothing left to do.
+    A pass runs only when its next due day (read once per tick, and again after it ran) has come, so
+    days without such work cost nothing. Several tick workers take turns on the passes (a lock held
+    while they run in their own transactions); the one that comes second finds nothing left to do.
     """
+    if any(work not in known for work in OTHER_WORK):
+        with svc.uow() as uow:
+            for work in OTHER_WORK:
+                if work not in known:
+                    known[work] = work.next_due(uow)
+    due = [work for work in OTHER_WORK if (on := known[work]) is not None and on <= through]
+    if not due:
+        return
     with svc.uow() as turn:
         turn.scheduler.lock_other_work()
-        for work in OTHER_WORK:
-            work(svc, through)
+        for work in due:
+            work.run(svc, through)
+            del known[work]
 
 
 def _mark_done(svc: Services, day: date) -> None:

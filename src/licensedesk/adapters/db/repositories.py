@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -359,10 +359,10 @@ class DocumentRepository:
         """Which of these (subscription, charge key) pairs some document already bills (one query)."""
         if not charges:
             return set()
-        pair = tuple_(t.document_lines.c.subscription_ref, t.document_lines.c.charge_key)
-        rows = self.conn.execute(select(t.document_lines.c.subscription_ref, t.document_lines.c.charge_key)
-                                 .where(pair.in_(list(set(charges)))))
-        return {(r[0], r[1]) for r in rows}
+        lines = t.document_lines.c  # one IN per column, not a row-value IN: SQLite would scan the whole index
+        rows = self.conn.execute(select(lines.subscription_ref, lines.charge_key).where(
+            lines.subscription_ref.in_(sorted({s for s, _ in charges})), lines.charge_key.in_(sorted({k for _, k in charges}))))
+        return {(r[0], r[1]) for r in rows} & set(charges)
 
     def _doc(self, row: Any) -> dict[str, Any]:
         lines = self.conn.execute(select(t.document_lines).where(t.document_lines.c.document_id == row.id)
@@ -415,10 +415,10 @@ class NoticeRepository:
 
         A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
         """
-        once = tuple_(t.notices.c.kind, t.notices.c.subject, t.notices.c.on_date)
-        keys = list({(n.kind, n.subject, n.on) for n, _ in notices})
-        seen = {(r[0], r[1], r[2]) for r in self.conn.execute(
-            select(t.notices.c.kind, t.notices.c.subject, t.notices.c.on_date).where(once.in_(keys)))} if keys else set()
+        c = t.notices.c  # one IN per column (a row-value IN scans the whole index on SQLite), dates filtered here
+        seen = {(r[0], r[1], r[2]) for r in self.conn.execute(select(c.kind, c.subject, c.on_date).where(
+            c.kind.in_(sorted({n.kind for n, _ in notices})), c.subject.in_(sorted({n.subject for n, _ in notices}))))
+        } if notices else set()
         new = []
         for notice, customer in notices:
             if (notice.kind, notice.subject, notice.on) not in seen:
