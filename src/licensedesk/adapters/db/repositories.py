@@ -37,12 +37,11 @@ def _conflicts() -> Iterator[None]:
         raise Conflict(str(e.orig)) from e
 
 
-def _inserted_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """One executemany INSERT … RETURNING id (batched as multi-row VALUES); ids in the order of ``rows``."""
-    if not rows:
-        return []
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars()]
+def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One executemany INSERT (psycopg pipelines it). Ids are then read back by natural key in one query:
+    an INSERT … RETURNING in parameter order goes row by row on SQLite."""
+    if rows:
+        conn.execute(insert(table), rows)
 
 
 class CustomerRepository:
@@ -335,13 +334,17 @@ class DocumentRepository:
 
     def add_all(self, issued: Sequence[tuple[DocumentDraft, str, date | None]], at: datetime) -> list[int]:
         """Documents (with their lines and first dunning date) in two executemany statements; their ids."""
+        numbers = [number for _, number, _ in issued]
         with _conflicts():
-            ids = _inserted_ids(self.conn, t.documents, [
+            _insert_all(self.conn, t.documents, [
                 {"number": number, "kind": draft.kind.value, "customer_ref": draft.customer,
                  "issue_date": draft.issue_date, "due_date": draft.due_date, "status": DocumentStatus.ISSUED.value,
                  "subtotal": draft.subtotal, "tax": draft.tax, "total": draft.total, "paid_amount": 0,
                  "issued_at": at, "taxes": [{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes],
                  "dunning_on": dunning_on} for draft, number, dunning_on in issued])
+            by_number = dict(self.conn.execute(select(t.documents.c.number, t.documents.c.id)
+                                               .where(t.documents.c.number.in_(numbers))).all()) if issued else {}
+            ids = [int(by_number[number]) for number in numbers]
             lines = [{"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription,
                       "kind": line.kind.value, "quantity": line.quantity, "unit_amount": line.unit_amount,
                       "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end,
@@ -415,20 +418,27 @@ class NoticeRepository:
 
         A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
         """
-        c = t.notices.c  # one IN per column (a row-value IN scans the whole index on SQLite), dates filtered here
-        seen = {(r[0], r[1], r[2]) for r in self.conn.execute(select(c.kind, c.subject, c.on_date).where(
-            c.kind.in_(sorted({n.kind for n, _ in notices})), c.subject.in_(sorted({n.subject for n, _ in notices}))))
-        } if notices else set()
+        seen = set(self._ids([notice for notice, _ in notices]))
         new = []
         for notice, customer in notices:
             if (notice.kind, notice.subject, notice.on) not in seen:
                 seen.add((notice.kind, notice.subject, notice.on))
                 new.append((notice, customer))
         with _conflicts():
-            ids = _inserted_ids(self.conn, t.notices, [
-                {"kind": n.kind, "customer_ref": c, "subject": n.subject, "on_date": n.on, "rule": n.rule,
-                 "details": n.details, "created_at": at} for n, c in new])
-        return [(i, n, c) for i, (n, c) in zip(ids, new, strict=True)]
+            _insert_all(self.conn, t.notices, [
+                {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
+                 "details": n.details, "created_at": at} for n, customer in new])
+        ids = self._ids([n for n, _ in new])
+        return [(ids[(n.kind, n.subject, n.on)], n, customer) for n, customer in new]
+
+    def _ids(self, notices: Sequence[Notice]) -> dict[tuple[str, str, date], int]:
+        """Notice ids by (kind, subject, date), one IN per column (a row-value IN scans the index on SQLite)."""
+        if not notices:
+            return {}
+        c = t.notices.c
+        rows = self.conn.execute(select(c.kind, c.subject, c.on_date, c.id).where(
+            c.kind.in_(sorted({n.kind for n in notices})), c.subject.in_(sorted({n.subject for n in notices}))))
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
     def list(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
