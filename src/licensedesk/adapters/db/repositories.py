@@ -37,11 +37,18 @@ def _conflicts() -> Iterator[None]:
         raise Conflict(str(e.orig)) from e
 
 
-def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One executemany INSERT (psycopg pipelines it). Ids are then read back by natural key in one query:
-    an INSERT … RETURNING in parameter order goes row by row on SQLite."""
-    if rows:
-        conn.execute(insert(table), rows)
+def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[int]:
+    """Insert ``rows``; their ids, in order. One row: the id comes with the INSERT. Several: one executemany
+    (psycopg pipelines it), then one SELECT of the ids by the unique ``key``, one IN per key column (an
+    INSERT … RETURNING in parameter order goes row by row on SQLite; a row-value IN scans the index)."""
+    if len(rows) <= 1:
+        return [int(conn.execute(insert(table), row).inserted_primary_key[0]) for row in rows]  # type: ignore[index]
+    conn.execute(insert(table), rows)
+    cols = [table.c[k] for k in key]
+    found = conn.execute(select(*cols, table.c.id).where(*(c.in_(sorted({r[k] for r in rows})) for c, k in
+                                                           zip(cols, key, strict=True))))
+    ids = {tuple(r[:-1]): int(r[-1]) for r in found}
+    return [ids[tuple(r[k] for k in key)] for r in rows]
 
 
 class CustomerRepository:
@@ -334,17 +341,13 @@ class DocumentRepository:
 
     def add_all(self, issued: Sequence[tuple[DocumentDraft, str, date | None]], at: datetime) -> list[int]:
         """Documents (with their lines and first dunning date) in two executemany statements; their ids."""
-        numbers = [number for _, number, _ in issued]
         with _conflicts():
-            _insert_all(self.conn, t.documents, [
+            ids = _insert_all(self.conn, t.documents, [
                 {"number": number, "kind": draft.kind.value, "customer_ref": draft.customer,
                  "issue_date": draft.issue_date, "due_date": draft.due_date, "status": DocumentStatus.ISSUED.value,
                  "subtotal": draft.subtotal, "tax": draft.tax, "total": draft.total, "paid_amount": 0,
                  "issued_at": at, "taxes": [{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes],
-                 "dunning_on": dunning_on} for draft, number, dunning_on in issued])
-            by_number = dict(self.conn.execute(select(t.documents.c.number, t.documents.c.id)
-                                               .where(t.documents.c.number.in_(numbers))).all()) if issued else {}
-            ids = [int(by_number[number]) for number in numbers]
+                 "dunning_on": dunning_on} for draft, number, dunning_on in issued], key=("number",))
             lines = [{"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription,
                       "kind": line.kind.value, "quantity": line.quantity, "unit_amount": line.unit_amount,
                       "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end,
@@ -418,27 +421,26 @@ class NoticeRepository:
 
         A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
         """
-        seen = set(self._ids([notice for notice, _ in notices]))
+        seen = self._recorded([notice for notice, _ in notices])
         new = []
         for notice, customer in notices:
             if (notice.kind, notice.subject, notice.on) not in seen:
                 seen.add((notice.kind, notice.subject, notice.on))
                 new.append((notice, customer))
         with _conflicts():
-            _insert_all(self.conn, t.notices, [
+            ids = _insert_all(self.conn, t.notices, [
                 {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
-                 "details": n.details, "created_at": at} for n, customer in new])
-        ids = self._ids([n for n, _ in new])
-        return [(ids[(n.kind, n.subject, n.on)], n, customer) for n, customer in new]
+                 "details": n.details, "created_at": at} for n, customer in new], key=("kind", "subject", "on_date"))
+        return [(i, n, customer) for i, (n, customer) in zip(ids, new, strict=True)]
 
-    def _ids(self, notices: Sequence[Notice]) -> dict[tuple[str, str, date], int]:
-        """Notice ids by (kind, subject, date), one IN per column (a row-value IN scans the index on SQLite)."""
+    def _recorded(self, notices: Sequence[Notice]) -> set[tuple[str, str, date]]:
+        """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""
         if not notices:
-            return {}
+            return set()
         c = t.notices.c
-        rows = self.conn.execute(select(c.kind, c.subject, c.on_date, c.id).where(
+        rows = self.conn.execute(select(c.kind, c.subject, c.on_date).where(
             c.kind.in_(sorted({n.kind for n in notices})), c.subject.in_(sorted({n.subject for n in notices}))))
-        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+        return {(r[0], r[1], r[2]) for r in rows}
 
     def list(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
@@ -458,12 +460,12 @@ class SchedulerStateRepository:
 
     def claim(self, customers: Sequence[str]) -> list[str]:
         """Lock these customers' rows for this transaction, skipping any another worker holds (PostgreSQL
-        ``FOR NO KEY UPDATE SKIP LOCKED``; SQLite takes no row locks and serialises writers instead).
+        ``FOR NO KEY UPDATE SKIP LOCKED``). SQLite takes no row locks and serialises writers: all are claimed.
 
         NO KEY, so orders inserting rows that reference a claimed customer do not wait for the tick.
         """
-        if not customers:
-            return []
+        if not customers or self.conn.dialect.name != "postgresql":
+            return list(customers)
         rows = self.conn.execute(select(t.customers.c.ref).where(t.customers.c.ref.in_(customers))
                                  .with_for_update(skip_locked=True, key_share=True))
         claimed = {r[0] for r in rows}
