@@ -281,11 +281,13 @@ class SubscriptionRepository:
     def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
         return self.due_for_customers([customer], day).get(customer, [])
 
+    _DUE = (select(t.subscriptions).where(t.subscriptions.c.customer_ref.in_(bindparam("customers", expanding=True)),
+                                          t.subscriptions.c.next_due <= bindparam("day"))
+            .order_by(t.subscriptions.c.id))
+
     def due_for_customers(self, customers: Sequence[str], day: date) -> dict[str, list[Subscription]]:
         """The due subscriptions of several customers in one query, each customer's in id order."""
-        rows = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.customer_ref.in_(customers),
-                                                               t.subscriptions.c.next_due <= day)
-                                 .order_by(t.subscriptions.c.id))
+        rows = self.conn.execute(self._DUE, {"customers": list(customers), "day": day})
         out: dict[str, list[Subscription]] = {}
         for r in rows:
             out.setdefault(r.customer_ref, []).append(self._from(r))
@@ -365,10 +367,14 @@ class DocumentRepository:
         """Which of these (subscription, charge key) pairs some document already bills (one query)."""
         if not charges:
             return set()
-        lines = t.document_lines.c  # one IN per column, not a row-value IN: SQLite would scan the whole index
-        rows = self.conn.execute(select(lines.subscription_ref, lines.charge_key).where(
-            lines.subscription_ref.in_(sorted({s for s, _ in charges})), lines.charge_key.in_(sorted({k for _, k in charges}))))
+        rows = self.conn.execute(self._CHARGED, {"refs": sorted({s for s, _ in charges}),
+                                                 "keys": sorted({k for _, k in charges})})
         return {(r[0], r[1]) for r in rows} & set(charges)
+
+    # One IN per column, not a row-value IN (SQLite answers that by scanning the whole index); built once.
+    _CHARGED = select(t.document_lines.c.subscription_ref, t.document_lines.c.charge_key).where(
+        t.document_lines.c.subscription_ref.in_(bindparam("refs", expanding=True)),
+        t.document_lines.c.charge_key.in_(bindparam("keys", expanding=True)))
 
     def _doc(self, row: Any) -> dict[str, Any]:
         lines = self.conn.execute(select(t.document_lines).where(t.document_lines.c.document_id == row.id)
@@ -437,10 +443,13 @@ class NoticeRepository:
         """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""
         if not notices:
             return set()
-        c = t.notices.c
-        rows = self.conn.execute(select(c.kind, c.subject, c.on_date).where(
-            c.kind.in_(sorted({n.kind for n in notices})), c.subject.in_(sorted({n.subject for n in notices}))))
+        rows = self.conn.execute(self._RECORDED, {"kinds": sorted({n.kind for n in notices}),
+                                                  "subjects": sorted({n.subject for n in notices})})
         return {(r[0], r[1], r[2]) for r in rows}
+
+    _RECORDED = select(t.notices.c.kind, t.notices.c.subject, t.notices.c.on_date).where(
+        t.notices.c.kind.in_(bindparam("kinds", expanding=True)),
+        t.notices.c.subject.in_(bindparam("subjects", expanding=True)))
 
     def list(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
