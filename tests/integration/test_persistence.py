@@ -95,24 +95,24 @@ def test_tick_cost_follows_what_is_due(svc: Services) -> None:
 
 
 def test_crash_mid_day_then_rerun_gives_the_same_ledger(db_url: str) -> None:
-    """A customer-day is one transaction: a crash leaves it undone, the re-run completes it, once."""
+    """A chunk of customers is one transaction: a crash leaves it undone, the re-run completes it, once."""
     engine = create_engine(db_url)
     upgrade(engine)
     svc = Services(uow=uow_factory(engine), zone=JST)
     _customer_with_subscription(svc, at("2026-06-18T10:00:00"))
-    original = scheduler.run_customer_day
+    original = scheduler.run_customers
 
-    def crash(svc: Services, customer: str, day: object, report: object) -> None:
+    def crash(svc: Services, customers: list[str], day: object, report: object) -> None:
         if str(day) == "2026-07-18":
             raise RuntimeError("power cut")
-        original(svc, customer, day, report)  # type: ignore[arg-type]
+        original(svc, customers, day, report)  # type: ignore[arg-type]
 
-    scheduler.run_customer_day = crash  # type: ignore[assignment]
+    scheduler.run_customers = crash  # type: ignore[assignment]
     try:
         with pytest.raises(RuntimeError):
             scheduler.tick(svc, at("2026-07-18T00:00:00"))
     finally:
-        scheduler.run_customer_day = original
+        scheduler.run_customers = original
     with svc.uow() as uow:
         assert len(uow.documents.list()) == 1
         done = uow.scheduler.last_day()

@@ -49,8 +49,12 @@ class Billing(StrEnum):
         return term.months
 
 
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def days_in_month(year: int, month: int) -> int:
-    return _stdcal.monthrange(year, month)[1]
+    # A table, not calendar.monthrange (which also works out the weekday): the tick calls this ~40 times a row.
+    return 29 if month == 2 and _stdcal.isleap(year) else _DAYS[month - 1]
 
 
 def month_end(d: date) -> date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from licensedesk.domain.billing import DocumentDraft, DocumentKind, DocumentStatus, draft_document
 from licensedesk.domain.dunning import first_dunning
@@ -18,39 +18,79 @@ from .ports import UnitOfWork
 SERIES_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
 
 
+class Wanted(NamedTuple):
+    """A document asked for: these lines of a customer, under a policy (due date: the policy's unless given)."""
+    customer: str
+    lines: Sequence[ChargeLine]
+    policy: Policy
+    due: date | None = None
+
+
 def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine], policy: Policy,
           now: datetime, due: date | None = None) -> str | None:
-    """Issue one document over ``lines`` not billed before; returns its number (None if nothing is left).
+    """Issue one document over ``lines`` not billed before; returns its number (None if nothing is left)."""
+    issued = issue_all(uow, day, now, [Wanted(customer, lines, policy, due)])
+    uow.notices.add_all([(notice, customer) for customer, _, notice in issued], now)
+    return issued[0].number if issued else None
 
-    A line whose (subscription, key) was already billed is dropped: re-runs and retries never bill twice,
-    and the database's unique constraint backs this up under concurrency.
+
+class Issued(NamedTuple):
+    customer: str
+    number: str
+    notice: Notice  # invoice_issued / credit_note_issued, for the caller to record
+
+
+def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted]) -> list[Issued]:
+    """Issue the documents ``wanted`` on ``day``, numbered in that order; the ones issued.
+
+    A line whose (subscription, key) was already billed is dropped (one query for all): re-runs and
+    retries never bill twice, and the database's unique constraint backs this up under concurrency.
+    A document left without lines is not issued and takes no number. The caller records the notices.
     """
-    fresh = [line for line in lines if not uow.documents.charged(line.subscription, line.key)]
-    if not fresh:
-        return None
-    draft = draft_document(customer, day, fresh, policy, due)
-    prefix = SERIES_PREFIX[draft.kind]
-    series = f"{prefix}-{day.year}"
-    number = f"{series}-{uow.documents.next_number(series):06d}"
-    uow.documents.add(draft, number, now)
-    uow.archive.enqueue(number, now)  # 電子帳簿保存法: archived after commit by services.archive.run
-    after_issue(uow, draft, number, policy, now)
-    kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
-    uow.notices.add(Notice(kind, number, day, "ORD-FLOW", {"total": draft.total}), customer, now)
-    return number
+    billed = uow.documents.charged_among([(line.subscription, line.key) for w in wanted for line in w.lines])
+    drafts = []
+    for w in wanted:
+        fresh = [line for line in w.lines if (line.subscription, line.key) not in billed]
+        if fresh:
+            drafts.append((draft_document(w.customer, day, fresh, w.policy, w.due), w.policy))
+    numbers = _numbers(uow, day, [draft for draft, _ in drafts])
+    uow.documents.add_all([(draft, number, first_dunning_on(draft, policy))
+                           for (draft, policy), number in zip(drafts, numbers, strict=True)], now)
+    uow.archive.enqueue_all(numbers, now)  # 電子帳簿保存法: archived after commit by services.archive.run
+    issued = []
+    for (draft, _), number in zip(drafts, numbers, strict=True):
+        after_issue(uow, draft, number, now)
+        kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
+        issued.append(Issued(draft.customer, number, Notice(kind, number, day, "ORD-FLOW", {"total": draft.total})))
+    return issued
 
 
-def after_issue(uow: UnitOfWork, draft: DocumentDraft, number: str, policy: Policy, now: datetime) -> None:
-    """An invoice gets its first dunning date; a credit note's amount goes to the customer's credit balance,
-    and from there first to what is open on the invoices it returns part of (D-CN-ALLOCATE)."""
+def _numbers(uow: UnitOfWork, day: date, drafts: Sequence[DocumentDraft]) -> list[str]:
+    """Gapless numbers for ``drafts`` in order: one counter update per series, series locked in name order."""
+    series = [f"{SERIES_PREFIX[draft.kind]}-{day.year}" for draft in drafts]
+    following = {s: uow.documents.take_numbers(s, series.count(s)) for s in sorted(set(series))}
+    numbers = []
+    for s in series:
+        numbers.append(f"{s}-{following[s]:06d}")
+        following[s] += 1
+    return numbers
+
+
+def first_dunning_on(draft: DocumentDraft, policy: Policy) -> date | None:
+    """An invoice's first payment reminder (D-DUNNING); none for a credit note or an invoice of zero."""
+    if draft.kind is DocumentKind.INVOICE and draft.total > 0:
+        return first_dunning(draft.issue_date, draft.due_date, policy.reminders.payment_days_before_due)
+    return None
+
+
+def after_issue(uow: UnitOfWork, draft: DocumentDraft, number: str, now: datetime) -> None:
+    """A credit note's amount goes to the customer's credit balance, and from there first to what is open on the
+    invoices it returns part of (D-CN-ALLOCATE). An invoice's dunning date is set on insert."""
     if draft.kind is DocumentKind.CREDIT_NOTE:
         from .credit_notes import settle_on_issue  # credit_notes builds on this module
 
         uow.billing.add_credit(draft.customer, -draft.total, "credit_note", now, document=number)
         settle_on_issue(uow, number, now)
-    elif draft.total > 0:
-        days = policy.reminders.payment_days_before_due
-        uow.billing.set_dunning(number, first_dunning(draft.issue_date, draft.due_date, days))
 
 
 def record_payment(uow: UnitOfWork, number: str, amount: int | None, now: datetime,

@@ -14,6 +14,7 @@ from licensedesk.domain import subscription as subs
 from licensedesk.domain.calendar import Billing, Term
 from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.ordering import OrderRequest, place_order
+from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import ChargeLine, Status, Subscription, When
 
 from . import documents
@@ -40,17 +41,17 @@ def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *,
 def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: Services, now: datetime,
                 sub: Subscription) -> list[str]:
     """One document per (customer, due rule) over the lines; due dates come from the policy."""
-    if not charges:
-        return []
+    issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy))
+    uow.notices.add_all([(notice, customer) for customer, _, notice in issued], now)
+    return [number for _, number, _ in issued]
+
+
+def wanted_documents(customer: str, charges: list[ChargeLine], policy: Policy) -> list[documents.Wanted]:
+    """POLICIES.md §0: one document per customer per day and due rule, lines in the order they were charged."""
     by_due: dict[date | None, list[ChargeLine]] = defaultdict(list)
     for line in charges:
         by_due[line.due].append(line)
-    numbers = []
-    for due, lines in by_due.items():
-        number = documents.issue(uow, customer, svc.when(now).today, lines, sub.policy, now, due)
-        if number:
-            numbers.append(number)
-    return numbers
+    return [documents.Wanted(customer, lines, policy, due) for due, lines in by_due.items()]
 
 
 def _get(uow: UnitOfWork, ref: str) -> Subscription:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.billing import DocumentDraft, DocumentStatus
 from licensedesk.domain.calendar import Billing, Term
@@ -17,12 +19,36 @@ from licensedesk.domain.errors import NotFound
 from licensedesk.domain.parties import Customer, Entity, Segment, Tenant
 from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import Event, Notice, ReductionRequest, SeatAddition, Status, Subscription
+from licensedesk.services.ports import Conflict
 
 from . import tables as t
 
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A batch write that hits a unique key lost a race (a rerun, another worker): say so in the ports' terms."""
+    try:
+        yield
+    except IntegrityError as e:
+        raise Conflict(str(e.orig)) from e
+
+
+def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[int]:
+    """Insert ``rows``; their ids, in order. One row: the id comes with the INSERT. Several: one executemany
+    (psycopg pipelines it), then one SELECT of the ids by the unique ``key``, one IN per key column (an
+    INSERT … RETURNING in parameter order goes row by row on SQLite; a row-value IN scans the index)."""
+    if len(rows) <= 1:
+        return [int(conn.execute(insert(table), row).inserted_primary_key[0]) for row in rows]  # type: ignore[index]
+    conn.execute(insert(table), rows)
+    cols = [table.c[k] for k in key]
+    found = conn.execute(select(*cols, table.c.id).where(*(c.in_(sorted({r[k] for r in rows})) for c, k in
+                                                           zip(cols, key, strict=True))))
+    ids = {tuple(r[:-1]): int(r[-1]) for r in found}
+    return [ids[tuple(r[k] for k in key)] for r in rows]
 
 
 class CustomerRepository:
@@ -137,6 +163,7 @@ class PolicyStore:
         if digest not in _PARSED:  # content-addressed, so one parsed copy serves every database
             body = self.conn.execute(select(t.policies.c.body).where(t.policies.c.digest == digest)).scalar_one()
             _PARSED[digest] = Policy.from_mapping(body)
+        self._cache[digest] = _PARSED[digest]  # its row is in this database: ``ensure`` need not look
         return _PARSED[digest]
 
 
@@ -201,8 +228,19 @@ class SubscriptionRepository:
         result = self.conn.execute(self._SAVE, {"w_ref": sub.ref, "w_version": sub.version,
                                                 "version": sub.version + 1, **self._values(sub)})
         if result.rowcount != 1:
-            raise RuntimeError(f"subscription {sub.ref} was changed concurrently; retry")
+            raise Conflict(f"subscription {sub.ref} was changed concurrently; retry")
         sub.version += 1
+
+    def save_all(self, subs: Sequence[Subscription]) -> None:
+        """``save`` for many in one executemany; any lost update refuses them all (the caller retries)."""
+        if not subs:
+            return
+        result = self.conn.execute(self._SAVE, [{"w_ref": s.ref, "w_version": s.version, "version": s.version + 1,
+                                                 **self._values(s)} for s in subs])
+        if result.rowcount != len(subs):
+            raise Conflict(f"{len(subs) - result.rowcount} of {len(subs)} subscriptions were changed concurrently")
+        for sub in subs:
+            sub.version += 1
 
     def _from(self, row: Any) -> Subscription:
         sub = Subscription(
@@ -269,20 +307,33 @@ class SubscriptionRepository:
         return sorted(r[0] for r in rows)
 
     def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
-        rows = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.customer_ref == customer,
-                                                               t.subscriptions.c.next_due <= day)
-                                 .order_by(t.subscriptions.c.id))
-        return [self._from(r) for r in rows]
+        return self.due_for_customers([customer], day).get(customer, [])
+
+    _DUE = (select(t.subscriptions).where(t.subscriptions.c.customer_ref.in_(bindparam("customers", expanding=True)),
+                                          t.subscriptions.c.next_due <= bindparam("day"))
+            .order_by(t.subscriptions.c.id))
+
+    def due_for_customers(self, customers: Sequence[str], day: date) -> dict[str, list[Subscription]]:
+        """The due subscriptions of several customers in one query, each customer's in id order."""
+        rows = self.conn.execute(self._DUE, {"customers": list(customers), "day": day})
+        out: dict[str, list[Subscription]] = {}
+        for r in rows:
+            out.setdefault(r.customer_ref, []).append(self._from(r))
+        return out
 
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.subscriptions)).scalar_one())
 
     def add_events(self, ref: str, events: Sequence[Event]) -> None:
-        if events:
-            self.conn.execute(insert(t.subscription_events), [
-                {"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
+        self.add_events_all([(ref, events)])
+
+    def add_events_all(self, recorded: Sequence[tuple[str, Sequence[Event]]]) -> None:
+        """The events of many subscriptions, in the given order, with one executemany."""
+        rows = [{"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
                  "details": {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in e.details.items()}}
-                for e in events])
+                for ref, events in recorded for e in events]
+        if rows:
+            self.conn.execute(insert(t.subscription_events), rows)
 
     def events(self, ref: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(t.subscription_events).where(t.subscription_events.c.subscription_ref == ref)
@@ -294,43 +345,66 @@ class DocumentRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def next_number(self, series: str) -> int:
-        """Gapless per-series counter, locked FOR UPDATE (never MAX()+1).
+    _TAKE = (update(t.number_series).where(t.number_series.c.series == bindparam("s"))
+             .values(next_value=t.number_series.c.next_value + bindparam("k")).returning(t.number_series.c.next_value))
 
-        A new series starts with INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first
-        number wait for one another instead of failing on the primary key.
+    def next_number(self, series: str) -> int:
+        return self.take_numbers(series, 1)
+
+    def take_numbers(self, series: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers of a gapless per-series counter; returns the first.
+
+        One ``UPDATE … RETURNING`` on the series row (never MAX()+1): the row stays locked until the
+        transaction ends, so numbers are unique and, rolled back, leave no gap. A new series starts with
+        INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first number wait for one another.
         """
-        query = select(t.number_series.c.next_value).where(t.number_series.c.series == series).with_for_update()
-        row = self.conn.execute(query).first()
-        if row is None:
+        after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar()
+        if after is None:
             from sqlalchemy.dialects import postgresql  # here, not at the top: ~30 ms of every command's start-up
 
             dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
             self.conn.execute(dialect.insert(t.number_series).values(series=series, next_value=1)
                               .on_conflict_do_nothing())
-            row = self.conn.execute(query).one()
-        self.conn.execute(update(t.number_series).where(t.number_series.c.series == series)
-                          .values(next_value=row[0] + 1))
-        return int(row[0])
+            after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar_one()
+        return int(after) - count
 
     def add(self, draft: DocumentDraft, number: str, at: datetime) -> int:
-        result = self.conn.execute(insert(t.documents).values(
-            number=number, kind=draft.kind.value, customer_ref=draft.customer, issue_date=draft.issue_date,
-            due_date=draft.due_date, status=DocumentStatus.ISSUED.value, subtotal=draft.subtotal, tax=draft.tax,
-            total=draft.total, paid_amount=0, issued_at=at,
-            taxes=[{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes]))
-        doc_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
-        self.conn.execute(insert(t.document_lines), [
-            {"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription, "kind": line.kind.value,
-             "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
-             "period_start": line.period_start, "period_end": line.period_end, "rule": line.why.rule,
-             "charge_key": line.key, "explanation": line.why.as_dict()}
-            for i, line in enumerate(draft.lines)])
-        return doc_id
+        return self.add_all([(draft, number, None)], at)[0]
+
+    def add_all(self, issued: Sequence[tuple[DocumentDraft, str, date | None]], at: datetime) -> list[int]:
+        """Documents (with their lines and first dunning date) in two executemany statements; their ids."""
+        with _conflicts():
+            ids = _insert_all(self.conn, t.documents, [
+                {"number": number, "kind": draft.kind.value, "customer_ref": draft.customer,
+                 "issue_date": draft.issue_date, "due_date": draft.due_date, "status": DocumentStatus.ISSUED.value,
+                 "subtotal": draft.subtotal, "tax": draft.tax, "total": draft.total, "paid_amount": 0,
+                 "issued_at": at, "taxes": [{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes],
+                 "dunning_on": dunning_on} for draft, number, dunning_on in issued], key=("number",))
+            lines = [{"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription,
+                      "kind": line.kind.value, "quantity": line.quantity, "unit_amount": line.unit_amount,
+                      "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end,
+                      "rule": line.why.rule, "charge_key": line.key, "explanation": line.why.as_dict()}
+                     for doc_id, (draft, _, _) in zip(ids, issued, strict=True)
+                     for i, line in enumerate(draft.lines)]
+            if lines:
+                self.conn.execute(insert(t.document_lines), lines)
+        return ids
 
     def charged(self, subscription: str, key: str) -> bool:
-        return self.conn.execute(select(t.document_lines.c.id).where(
-            t.document_lines.c.subscription_ref == subscription, t.document_lines.c.charge_key == key)).first() is not None
+        return (subscription, key) in self.charged_among([(subscription, key)])
+
+    def charged_among(self, charges: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (subscription, charge key) pairs some document already bills (one query)."""
+        if not charges:
+            return set()
+        rows = self.conn.execute(self._CHARGED, {"refs": sorted({s for s, _ in charges}),
+                                                 "keys": sorted({k for _, k in charges})})
+        return {(r[0], r[1]) for r in rows} & set(charges)
+
+    # One IN per column, not a row-value IN (SQLite answers that by scanning the whole index); built once.
+    _CHARGED = select(t.document_lines.c.subscription_ref, t.document_lines.c.charge_key).where(
+        t.document_lines.c.subscription_ref.in_(bindparam("refs", expanding=True)),
+        t.document_lines.c.charge_key.in_(bindparam("keys", expanding=True)))
 
     _LINE_COLUMNS = tuple(c.label(f"line_{c.name}") for c in t.document_lines.c)
 
@@ -398,18 +472,42 @@ class NoticeRepository:
 
     def add(self, notice: Notice, customer: str, at: datetime) -> bool:
         """Record a decided notice once (kind, subject, date); False when it was already there."""
-        exists = self.conn.execute(select(t.notices.c.id).where(
-            t.notices.c.kind == notice.kind, t.notices.c.subject == notice.subject,
-            t.notices.c.on_date == notice.on)).first()
-        if exists:
-            return False
-        self.conn.execute(insert(t.notices).values(kind=notice.kind, customer_ref=customer, subject=notice.subject,
-                                                   on_date=notice.on, rule=notice.rule, details=notice.details,
-                                                   created_at=at))
-        return True
+        return bool(self.add_all([(notice, customer)], at))
+
+    def add_all(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        """Record each (notice, customer) once, in order, with one query and one executemany; the new ones.
+
+        A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
+        """
+        seen = self._recorded([notice for notice, _ in notices])
+        new = []
+        for notice, customer in notices:
+            if (notice.kind, notice.subject, notice.on) not in seen:
+                seen.add((notice.kind, notice.subject, notice.on))
+                new.append((notice, customer))
+        with _conflicts():
+            ids = _insert_all(self.conn, t.notices, [
+                {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
+                 "details": n.details, "created_at": at} for n, customer in new], key=("kind", "subject", "on_date"))
+        return [(i, n, customer) for i, (n, customer) in zip(ids, new, strict=True)]
+
+    def _recorded(self, notices: Sequence[Notice]) -> set[tuple[str, str, date]]:
+        """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""
+        if not notices:
+            return set()
+        rows = self.conn.execute(self._RECORDED, {"kinds": sorted({n.kind for n in notices}),
+                                                  "subjects": sorted({n.subject for n in notices})})
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    _RECORDED = select(t.notices.c.kind, t.notices.c.subject, t.notices.c.on_date).where(
+        t.notices.c.kind.in_(bindparam("kinds", expanding=True)),
+        t.notices.c.subject.in_(bindparam("subjects", expanding=True)))
 
     def list(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
+
+
+_OTHER_WORK_LOCK = 0x6C64_7469_636B  # "ldtick": the advisory lock key of the tick's other-work passes
 
 
 class SchedulerStateRepository:
@@ -421,8 +519,29 @@ class SchedulerStateRepository:
                                   .where(t.scheduler_state.c.key == "last_day")).scalar()
         return date.fromisoformat(value) if value else None
 
+    def claim(self, customers: Sequence[str]) -> list[str]:
+        """Lock these customers' rows for this transaction, skipping any another worker holds (PostgreSQL
+        ``FOR NO KEY UPDATE SKIP LOCKED``). SQLite takes no row locks and serialises writers: all are claimed.
+
+        NO KEY, so orders inserting rows that reference a claimed customer do not wait for the tick.
+        """
+        if not customers or self.conn.dialect.name != "postgresql":
+            return list(customers)
+        rows = self.conn.execute(select(t.customers.c.ref).where(t.customers.c.ref.in_(customers))
+                                 .with_for_update(skip_locked=True, key_share=True))
+        claimed = {r[0] for r in rows}
+        return [c for c in customers if c in claimed]
+
+    def lock_other_work(self) -> None:
+        """Wait until no other tick worker runs the other capabilities' passes (PostgreSQL: an advisory lock
+        held until this transaction ends; SQLite serialises writers anyway)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(func.pg_advisory_xact_lock(_OTHER_WORK_LOCK)))
+
     def set_last_day(self, day: date) -> None:
-        done = self.conn.execute(update(t.scheduler_state).where(t.scheduler_state.c.key == "last_day")
-                                 .values(value=day.isoformat())).rowcount
-        if not done:
+        """Move the last day done forward (never back: a slower tick worker may finish an earlier day last)."""
+        state = t.scheduler_state.c
+        moved = self.conn.execute(update(t.scheduler_state).where(state.key == "last_day", state.value < day.isoformat())
+                                  .values(value=day.isoformat())).rowcount
+        if not moved and self.last_day() is None:
             self.conn.execute(insert(t.scheduler_state).values(key="last_day", value=day.isoformat()))

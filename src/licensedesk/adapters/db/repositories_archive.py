@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,11 @@ class ArchiveRepository:
         self.enabled = enabled  # a what-if simulation issues nothing for real: nothing to archive
 
     def enqueue(self, number: str, at: datetime) -> None:
-        if self.enabled:
-            self.conn.execute(insert(aq).values(document_number=number, queued_at=at, attempts=0))
+        self.enqueue_all([number], at)
+
+    def enqueue_all(self, numbers: Sequence[str], at: datetime) -> None:
+        if self.enabled and numbers:
+            self.conn.execute(insert(aq), [{"document_number": n, "queued_at": at, "attempts": 0} for n in numbers])
 
     def enqueue_missing(self, at: datetime) -> int:
         """Queue every document that is neither archived nor queued (e.g. issued before the archive existed)."""

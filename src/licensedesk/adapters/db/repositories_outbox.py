@@ -7,15 +7,15 @@ committed one is delivered exactly once by the worker (``services/outbox.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from licensedesk.domain.subscription import Notice
 from licensedesk.services.ports_outbox import OutboxStatus
 
-from . import tables as t
 from . import tables_parties as tp
 from .repositories import NoticeRepository
 from .tables_outbox import outbox_messages as om
@@ -27,28 +27,47 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
+def _message(notice: Notice, customer: str, at: datetime, notice_id: int | None, recipient: str | None) -> dict[str, Any]:
+    """The outbox row of a notice: pending, due ``at``; failed at once when the customer has no recipient."""
+    payload = {"kind": notice.kind, "subject": notice.subject, "on": notice.on.isoformat(),
+               "rule": notice.rule, "details": {k: _plain(v) for k, v in notice.details.items()}}
+    return {"notice_id": notice_id, "kind": notice.kind, "customer_ref": customer, "recipient": recipient,
+            "payload": payload, "status": (OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value,
+            "attempts": 0, "next_attempt_at": at, "created_at": at,
+            "last_error": None if recipient else f"customer {customer} has no billing or primary contact e-mail"}
+
+
 class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def recipient(self, customer: str) -> str | None:
         """The customer's billing contact e-mail, else its primary contact's."""
-        order = case({role: i for i, role in enumerate(RECIPIENT_ROLES)}, value=tp.customer_contacts.c.role)
-        row = self.conn.execute(select(tp.customer_contacts.c.email).where(
-            tp.customer_contacts.c.customer_ref == customer, tp.customer_contacts.c.role.in_(RECIPIENT_ROLES))
-            .order_by(order, tp.customer_contacts.c.position).limit(1)).first()
-        return row[0] if row else None
+        return self.recipients([customer]).get(customer)
+
+    def recipients(self, customers: Sequence[str]) -> dict[str, str]:
+        """``recipient`` for many customers in one query (customers without one are left out)."""
+        c = tp.customer_contacts.c
+        rows = self.conn.execute(select(c.customer_ref, c.role, c.email).where(
+            c.customer_ref.in_(sorted(set(customers))), c.role.in_(RECIPIENT_ROLES)).order_by(c.position))
+        best: dict[str, tuple[int, str]] = {}
+        for customer, role, email in rows:
+            rank = RECIPIENT_ROLES.index(role)
+            if customer not in best or rank < best[customer][0]:
+                best[customer] = (rank, email)
+        return {customer: email for customer, (_, email) in best.items()}
 
     def enqueue(self, notice: Notice, customer: str, at: datetime, notice_id: int | None = None) -> int:
-        recipient = self.recipient(customer)
-        payload = {"kind": notice.kind, "subject": notice.subject, "on": notice.on.isoformat(),
-                   "rule": notice.rule, "details": {k: _plain(v) for k, v in notice.details.items()}}
-        result = self.conn.execute(insert(om).values(
-            notice_id=notice_id, kind=notice.kind, customer_ref=customer, recipient=recipient, payload=payload,
-            status=(OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value, attempts=0,
-            next_attempt_at=at, created_at=at,
-            last_error=None if recipient else f"customer {customer} has no billing or primary contact e-mail"))
+        result = self.conn.execute(insert(om).values(**_message(notice, customer, at, notice_id,
+                                                                self.recipient(customer))))
         return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+
+    def enqueue_all(self, recorded: Sequence[tuple[int, Notice, str]], at: datetime) -> None:
+        """``enqueue`` for many (notice id, notice, customer): one recipient query, one executemany."""
+        if recorded:
+            to = self.recipients([customer for _, _, customer in recorded])
+            self.conn.execute(insert(om), [_message(n, customer, at, notice_id, to.get(customer))
+                                           for notice_id, n, customer in recorded])
 
     def claim_due(self, now: datetime) -> dict[str, Any] | None:
         """The next due pending message, locked for this transaction (PostgreSQL: SKIP LOCKED)."""
@@ -100,11 +119,7 @@ class OutboxNoticeRepository(NoticeRepository):
         super().__init__(conn)
         self.outbox = OutboxRepository(conn)
 
-    def add(self, notice: Notice, customer: str, at: datetime) -> bool:
-        if not super().add(notice, customer, at):
-            return False
-        notice_id = self.conn.execute(select(t.notices.c.id).where(
-            t.notices.c.kind == notice.kind, t.notices.c.subject == notice.subject,
-            t.notices.c.on_date == notice.on)).scalar()
-        self.outbox.enqueue(notice, customer, at, notice_id)
-        return True
+    def add_all(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        recorded = super().add_all(notices, at)  # ``add`` comes here too
+        self.outbox.enqueue_all(recorded, at)
+        return recorded

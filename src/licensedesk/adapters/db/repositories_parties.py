@@ -262,6 +262,11 @@ class DeadlineRepository:
                                  .order_by(p.party_deadlines.c.due_on, p.party_deadlines.c.id))
         return [(r.kind, r.subject_ref, r.due_on) for r in rows]
 
+    def next_due_day(self) -> date | None:
+        """The earliest pending deadline (the ``due_on`` index), so the tick skips days without any."""
+        value = self.conn.execute(select(func.min(p.party_deadlines.c.due_on))).scalar()
+        return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+
 
 class PartyStore:
     """Everything the parties capability keeps, on the unit of work's connection."""
