@@ -53,6 +53,9 @@ def _first_invoice(page: Any) -> None:
 # (file name, user, path, what to do on the page before the shot)
 SHOTS: list[tuple[str, str | None, str, Callable[[Any], None] | None]] = [
     ("login", None, "/login", None),
+    ("console-dashboard", "sales", "/console", None),
+    ("console-calendar", "sales", "/console/calendar", None),
+    ("console-charts", "billing", "/console/charts", None),
     ("console-customers", "sales", "/console/customers", None),
     ("console-customer", "sales", "/console/customers/acme", None),
     ("console-subscriptions", "sales", "/console/subscriptions", None),
@@ -62,6 +65,8 @@ SHOTS: list[tuple[str, str | None, str, Callable[[Any], None] | None]] = [
     ("console-documents", "billing", "/console/documents", None),
     ("console-document", "billing", "/console/documents", _first_invoice),
     ("console-payments", "billing", "/console/payments", _upload_statement),
+    ("console-reconciliation", "billing", "/console/reconciliation", None),
+    ("console-outbox", "billing", "/console/outbox", None),
 ]
 
 

@@ -824,3 +824,11 @@ def test_add_business_days_lands_on_a_business_day_seeded(cal: BusinessCalendar)
         assert cal.is_business_day(r)
         between = [d + timedelta(days=i) for i in range(1, (r - d).days + 1)]
         assert sum(cal.is_business_day(x) for x in between) == n
+
+
+def test_holiday_names_in_japanese_and_english(cal: BusinessCalendar) -> None:
+    # the staff console's calendar shows holidays in the reader's language
+    assert cal.holiday_name(D("2026-11-03"), "ja") == "文化の日"
+    assert cal.holiday_name(D("2026-11-23"), "ja") == "勤労感謝の日"
+    assert cal.holiday_name(D("2026-11-03")) == "Culture Day"
+    assert cal.holiday_name(D("2026-11-04"), "ja") is None

@@ -9,6 +9,7 @@ keeps landing on month ends instead of drifting (STYLE habit 6).
 from __future__ import annotations
 
 import calendar as _stdcal
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -189,6 +190,11 @@ class YearEndClosure:
         return cls(fm, fd, lm, ld)
 
 
+@functools.cache
+def _names_in(language: str) -> _holidays.HolidayBase:
+    return _holidays.country_holidays("JP", language=language)
+
+
 class BusinessCalendar:
     """Japanese business days: no weekends, no public holidays, no year-end closure.
 
@@ -205,9 +211,13 @@ class BusinessCalendar:
         self._closure = closure
         self._extra = frozenset(extra_closed)
 
-    def holiday_name(self, d: date) -> str | None:
-        name = self._holidays.get(d)
-        return str(name) if name else None
+    def holiday_name(self, d: date, language: str = "en") -> str | None:
+        """The public holiday's name in ``language`` ("ja": 文化の日, "en": Culture Day), or None."""
+        if d not in self._holidays:
+            return None
+        if language == "en":
+            return str(self._holidays[d])
+        return str(_names_in(language).get(d) or self._holidays[d])
 
     def is_business_day(self, d: date) -> bool:
         if d.weekday() >= 5 or d in self._extra:

@@ -27,6 +27,16 @@ from .printing import document_facts, get_document
 ATTACHED_DOCUMENTS = {"invoice_issued": "invoice", "credit_note_issued": "credit_note"}
 
 
+def retry_at(now: datetime, attempts_before: int, max_attempts: int, backoff: timedelta,
+             cap: timedelta) -> datetime | None:
+    """When to try again: ``backoff`` × 2^attempts, at most ``cap``; None once ``max_attempts`` have failed.
+
+    Shared by the mail outbox and the provisioning jobs (services/provisioning.py)."""
+    if attempts_before + 1 >= max_attempts:
+        return None
+    return now + min(backoff * (1 << min(attempts_before, 30)), cap)
+
+
 @dataclass
 class Delivery:
     """What the worker needs besides the database: transport, templates, and the PDF printer."""
@@ -43,10 +53,7 @@ class Delivery:
     backoff_cap: timedelta = timedelta(hours=6)
 
     def retry_at(self, now: datetime, attempts_before: int) -> datetime | None:
-        """1 min × 2^attempts (capped); None once ``max_attempts`` attempts have failed."""
-        if attempts_before + 1 >= self.max_attempts:
-            return None
-        return now + min(self.backoff * (1 << min(attempts_before, 30)), self.backoff_cap)
+        return retry_at(now, attempts_before, self.max_attempts, self.backoff, self.backoff_cap)
 
 
 @dataclass

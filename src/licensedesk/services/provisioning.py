@@ -36,6 +36,7 @@ from licensedesk.domain.subscription import Status, Subscription
 
 from . import subscriptions as subscription_service
 from .context import Services
+from .outbox import retry_at
 from .ports import UnitOfWork
 from .ports_upstream import JobStatus, PartnerCenter, Resource, UpstreamError
 
@@ -57,9 +58,7 @@ class Provisioner:
     lease: timedelta = timedelta(minutes=15)
 
     def retry_at(self, now: datetime, attempts_before: int) -> datetime | None:
-        if attempts_before + 1 >= self.max_attempts:
-            return None
-        return now + min(self.backoff * (1 << min(attempts_before, 30)), self.backoff_cap)
+        return retry_at(now, attempts_before, self.max_attempts, self.backoff, self.backoff_cap)
 
 
 @dataclass

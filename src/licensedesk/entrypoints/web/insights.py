@@ -24,7 +24,7 @@ from licensedesk.services import agenda, insights
 from . import charts, ics
 from .insights_words import EN, JA
 from .render import render, t
-from .session import WebUser, current_user, require_staff, web
+from .session import WebUser, current_user, language, require_staff, web
 
 __all__ = ["EN", "JA", "router"]  # the menu entries are in insights_tools (mounted after console)
 
@@ -54,7 +54,8 @@ def router() -> APIRouter:
         by_day: dict[date, list[agenda.Deadline]] = {}
         for d in items:
             by_day.setdefault(d.on, []).append(d)
-        holidays = {day: ctx.svc.calendar.holiday_name(day) for week in weeks for day in week}
+        lang = language(request)
+        holidays = {day: ctx.svc.calendar.holiday_name(day, lang) for week in weeks for day in week}
         return render(request, "console/agenda_calendar.html", first=first, weeks=weeks, by_day=by_day,
                       today=today, holidays=holidays, previous=add_months(first, -1), next=add_months(first, 1),
                       in_month=[d for d in items if d.on.month == first.month])
