@@ -345,3 +345,23 @@ def test_a_customer_linked_twice_keeps_the_first_link_and_the_creators_credentia
     assert link is not None
     assert (link["customer_id"], link["login_id"], link["temporary_password"]) == (
         "cust-1", "admin@acme.onmicrosoft.com", "Temp-Pass-1")
+
+
+def test_an_order_bought_before_9_in_tokyo_reconciles_with_partner_centers_utc_dates(
+        svc: Services, sim: SimServer) -> None:
+    # 08:00 JST on 06-18 is 23:00 UTC on 06-17: Partner Center dates the term 06-17 … 2027-06-16, we date it
+    # 06-18 … 2027-06-17 (Tokyo calendar). The same term: reconciliation must not report it.
+    early = datetime(2026, 6, 18, 8, 0, tzinfo=JST)
+    httpx.post(f"{sim.url}/_sim/clock", json={"now": early.isoformat()}).raise_for_status()
+    try:
+        subs.order(svc, early, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=2)
+        prov = _prov(sim)
+        assert provisioning.provision_due(svc, prov, early).done == ["s1"]
+        [up] = sim.sim.state.subscriptions.values()
+        assert (up["effectiveStartDate"][:10], up["commitmentEndDate"][:10]) == ("2026-06-17", "2027-06-16")
+        assert reconcile.reconcile(svc, prov.upstream, early) == []
+        up["commitmentEndDate"] = "2027-06-15"  # a real difference still shows, as Partner Center has it
+        [found] = reconcile.reconcile(svc, prov.upstream, early)
+        assert (found.field, str(found.local), str(found.upstream)) == ("term_end", "2027-06-17", "2027-06-15")
+    finally:
+        httpx.post(f"{sim.url}/_sim/clock", json={"now": T0.isoformat()}).raise_for_status()

@@ -1,8 +1,11 @@
 """Reconciliation (issue 8, part 6): local subscriptions against Partner Center, every difference reported.
 
 Compared per linked subscription: quantity, status (local ``cancelled`` is upstream ``deleted``),
-term start and end (``effectiveStartDate`` / ``commitmentEndDate``, UTC dates as Partner Center
-keeps them), and auto-renew. Also reported: a live local seat subscription with no upstream
+term start and end (``effectiveStartDate`` / ``commitmentEndDate``), and auto-renew. Partner Center
+keeps term dates as UTC dates; ours are Tokyo dates. A subscription bought between 00:00 and 09:00 JST
+has UTC dates one day earlier than ours for the same term, so the upstream dates are compared after
+shifting them by the day difference at the moment of purchase (the link's ``linked_at``); the report
+shows them as Partner Center has them. Also reported: a live local seat subscription with no upstream
 subscription (``missing_upstream``: not provisioned, or its link was lost) and an upstream
 subscription of a linked customer that no local subscription claims (``missing_locally``).
 Nothing is changed on either side: the report is for a person to decide.
@@ -11,7 +14,7 @@ Nothing is changed on either side: the report is for a person to decide.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from licensedesk.domain.subscription import Status, Subscription
@@ -42,17 +45,24 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
-def compare(sub: Subscription, up: Resource, customer_id: str) -> list[Mismatch]:
+def day_shift(bought_at: datetime, zone: tzinfo) -> timedelta:
+    """How far our calendar date of the purchase is ahead of its UTC date (JST: 1 day from 00:00 to 09:00)."""
+    return bought_at.astimezone(zone).date() - bought_at.astimezone(UTC).date()
+
+
+def compare(sub: Subscription, up: Resource, customer_id: str, shift: timedelta = timedelta(0)) -> list[Mismatch]:
     local_status = UPSTREAM_STATUS.get(sub.status, sub.status.value)
-    pairs: list[tuple[str, Any, Any]] = [
-        ("quantity", sub.quantity, int(up.get("quantity", 0))),
-        ("status", local_status, up.get("status")),
-        ("term_start", sub.term_start, _day(up.get("effectiveStartDate"))),
-        ("term_end", sub.term_end, _day(up.get("commitmentEndDate"))),
-        ("auto_renew", sub.auto_renew, bool(up.get("autoRenewEnabled"))),
+    start, end = _day(up.get("effectiveStartDate")), _day(up.get("commitmentEndDate"))
+    checks: list[tuple[str, Any, Any, Any]] = [  # (field, ours, theirs as reported, theirs as comparable)
+        ("quantity", sub.quantity, int(up.get("quantity", 0)), None),
+        ("status", local_status, up.get("status"), None),
+        ("term_start", sub.term_start, start, start + shift if start else None),
+        ("term_end", sub.term_end, end, end + shift if end else None),
+        ("auto_renew", sub.auto_renew, bool(up.get("autoRenewEnabled")), None),
     ]
     return [Mismatch(sub.ref, str(up["id"]), customer_id, name, mine, theirs)
-            for name, mine, theirs in pairs if mine != theirs]
+            for name, mine, theirs, comparable in checks
+            if mine != (theirs if comparable is None else comparable)]
 
 
 def reconcile(svc: Services, upstream: PartnerCenter, now: datetime) -> list[Mismatch]:
@@ -78,7 +88,7 @@ def reconcile(svc: Services, upstream: PartnerCenter, now: datetime) -> list[Mis
                 found.append(Mismatch(None, link["subscription_id"], customer_id, "missing_locally", None,
                                       up.get("status")))
             else:
-                found.extend(compare(sub, up, customer_id))
+                found.extend(compare(sub, up, customer_id, day_shift(link["linked_at"], svc.zone)))
         for sid, up in sorted(theirs.items()):
             if sid not in claimed and up.get("status") not in GONE_UPSTREAM:
                 found.append(Mismatch(None, sid, customer_id, "missing_locally", None,
