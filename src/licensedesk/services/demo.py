@@ -8,10 +8,12 @@ from . import catalog, parties, scheduler
 from . import subscriptions as subscription_service
 from .context import Services
 
+# (ref, name, segment, tenant domain, billing contact e-mail). The school has no contact on purpose: its
+# mail fails visibly in the console's outbox ("no billing or primary contact"), as it would in real life.
 DEMO_CUSTOMERS = [
-    ("acme", "株式会社アクメ", "commercial", "acme"),
-    ("sakura", "さくら工業株式会社", "commercial", "sakuraind"),
-    ("minato-u", "学校法人みなと学園", "education", "minatogakuen"),
+    ("acme", "株式会社アクメ", "commercial", "acme", "keiri@acme.example"),
+    ("sakura", "さくら工業株式会社", "commercial", "sakuraind", "billing@sakura-kogyo.example"),
+    ("minato-u", "学校法人みなと学園", "education", "minatogakuen", None),
 ]
 
 
@@ -21,8 +23,10 @@ def load_demo(svc: Services, now: datetime) -> bool:
         if uow.customers.list():
             return False
     catalog.load_sample_catalog(svc)
-    for ref, name, segment, domain in DEMO_CUSTOMERS:
-        parties.register_customer(svc, now, ref=ref, name=name, entity="corporation", country="JP", segment=segment)
+    for ref, name, segment, domain, email in DEMO_CUSTOMERS:
+        contacts = [{"name": "経理ご担当者", "email": email, "role": "billing"}] if email else None
+        parties.register_customer(svc, now, ref=ref, name=name, entity="corporation", country="JP", segment=segment,
+                                  contacts=contacts)
         parties.register_tenant(svc, now, ref=f"{ref}-tenant", customer=ref, domain=f"{domain}.onmicrosoft.com",
                                 country="JP")
     ordered = now - timedelta(days=40)
