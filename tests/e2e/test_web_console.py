@@ -224,3 +224,26 @@ def test_malformed_and_unknown_requests_answer_pages_not_json(web_app_sqlite: We
     sales = web_app_sqlite.client()
     sales.login("sales")
     assert sales.get("/console/subscriptions/ACME-E3/change/explode").status_code == 404
+
+
+def test_sales_sets_the_customers_mail_language_and_the_viewer_may_not(web_app: WebApp) -> None:
+    from licensedesk.services import preferences
+
+    viewer, sales = web_app.client(), web_app.client()
+    viewer.login("viewer")
+    sales.login("sales")
+    page = sales.get("/console/customers/acme").text
+    assert 'id="mail-language"' in page and '<option value="ja" selected>' in page
+    assert viewer.post("/console/customers/acme/mail-language", {"language": "en"}).status_code == 403
+    assert sales.post("/console/customers/acme/mail-language", {"language": "en"}, csrf=False).status_code == 403
+    done = sales.post("/console/customers/acme/mail-language", {"language": "en"})
+    assert done.status_code == 303 and done.headers["location"] == "/console/customers/acme"
+    assert preferences.mail_language(web_app.svc, "acme") == "en"
+    assert '<option value="en" selected>' in sales.get("/console/customers/acme").text
+    [entry] = [e for e in _audit(web_app) if e["action"] == "customer.mail_language"]
+    assert (entry["actor"], entry["before"], entry["after"]) == ("sales", {"mail_language": "ja"},
+                                                                 {"mail_language": "en"})
+    refused = sales.post("/console/customers/acme/mail-language", {"language": "fr"})
+    assert refused.status_code == 422 and "MAIL-LANGUAGE" in refused.text
+    assert sales.post("/console/customers/nobody/mail-language", {"language": "en"}).status_code == 404
+    assert preferences.mail_language(web_app.svc, "acme") == "en"  # the refusals changed nothing

@@ -3,17 +3,22 @@ contacts) and tenants."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from licensedesk.services import console as queries
+from licensedesk.services import preferences
+from licensedesk.services.context import Services
 
-from .render import render
+from .actions import perform
+from .render import redirect_with_flash, render, t
 from .session import WebUser, require_staff, web
 
 Staff = Annotated[WebUser, Depends(require_staff())]
+Sales = Annotated[WebUser, Depends(require_staff("sales", "billing"))]  # who talks to the customer, and admin
 Search = Annotated[str, Query(max_length=100)]
 
 NAV_STAFF = [("/console/customers", "nav.customers"), ("/console/tenants", "nav.tenants")]
@@ -36,6 +41,11 @@ JA = {
     "contact.name": "氏名",
     "contact.email": "メール",
     "contact.role": "役割",
+    "customer.mail_language": "メールの言語",
+    "customer.mail_language.ja": "日本語",
+    "customer.mail_language.en": "英語（English）",
+    "customer.mail_language.save": "変更する",
+    "customer.mail_language.saved": "{customer} へのメールを今後 {language} で送ります。",
     "tenants.title": "テナント一覧",
     "tenant.ref": "テナント",
     "tenant.domain": "ドメイン",
@@ -65,6 +75,11 @@ EN = {
     "contact.name": "Name",
     "contact.email": "E-mail",
     "contact.role": "Role",
+    "customer.mail_language": "E-mail language",
+    "customer.mail_language.ja": "Japanese (日本語)",
+    "customer.mail_language.en": "English",
+    "customer.mail_language.save": "Change",
+    "customer.mail_language.saved": "Mail to {customer} will be sent in {language} from now on.",
     "tenants.title": "Tenants",
     "tenant.ref": "Tenant",
     "tenant.domain": "Domain",
@@ -87,7 +102,24 @@ def router() -> APIRouter:
 
     @r.get("/customers/{ref}", response_class=HTMLResponse)
     def customer(request: Request, user: Staff, ref: str) -> HTMLResponse:
-        return render(request, "console/customer.html", **queries.customer_overview(web(request).svc, ref))
+        svc = web(request).svc
+        return render(request, "console/customer.html", **queries.customer_overview(svc, ref),
+                      mail_language=preferences.mail_language(svc, ref), mail_languages=preferences.MAIL_LANGUAGES)
+
+    @r.post("/customers/{ref}/mail-language")
+    def mail_language(request: Request, user: Sales, ref: str,
+                      language: Annotated[str, Form(max_length=8)]) -> Response:
+        """The language of the customer's notices by e-mail (issue 8); audited like every change."""
+
+        def change(svc: Services, now: datetime) -> dict[str, str]:
+            preferences.set_mail_language(svc, now, ref, language)
+            return {"mail_language": language}
+
+        perform(request, user, action="customer.mail_language", target=f"customer:{ref}", run=change,
+                before=lambda svc: {"mail_language": preferences.mail_language(svc, ref)})
+        return redirect_with_flash(request, f"/console/customers/{ref}", t(
+            request, "customer.mail_language.saved", customer=ref,
+            language=t(request, f"customer.mail_language.{language}")))
 
     @r.get("/tenants", response_class=HTMLResponse)
     def tenants(request: Request, user: Staff, q: Search = "") -> HTMLResponse:
