@@ -22,6 +22,7 @@ from licensedesk.domain.errors import DomainError, NotFound
 from licensedesk.domain.subscription import Subscription, When
 
 from .context import CatalogPrices, Services
+from .subscriptions import wanted_documents
 
 
 @dataclass
@@ -98,11 +99,8 @@ def _preview(svc: Services, now: datetime, ref: str, action: str,
             return found
         _, charges, _, _ = sub.drain()
         found.after = state(sub)
-        by_due: dict[date | None, list[Any]] = {}
-        for line in charges:
-            by_due.setdefault(line.due, []).append(line)
-        found.documents = [draft_document(sub.customer, when.today, lines, sub.policy, due)
-                           for due, lines in by_due.items()]
+        found.documents = [draft_document(w.customer, when.today, w.lines, w.policy, w.due)
+                           for w in wanted_documents(sub.customer, charges, sub.policy)]
         return found
 
 
