@@ -21,6 +21,7 @@ from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import Event, Notice, ReductionRequest, SeatAddition, Status, Subscription
 from licensedesk.services.ports import Conflict
 
+from . import bulk
 from . import tables as t
 
 
@@ -38,11 +39,15 @@ def _conflicts() -> Iterator[None]:
 
 
 def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[int]:
-    """Insert ``rows``; their ids, in order. One row: the id comes with the INSERT. Several: one executemany
-    (psycopg pipelines it), then one SELECT of the ids by the unique ``key``, one IN per key column (an
-    INSERT … RETURNING in parameter order goes row by row on SQLite; a row-value IN scans the index)."""
+    """Insert ``rows``; their ids, in order. One row: the id comes with the INSERT. Several on PostgreSQL: one
+    unnest INSERT … RETURNING (``bulk``). Several on SQLite: one executemany, then one SELECT of the ids by the
+    unique ``key``, one IN per key column (an INSERT … RETURNING in parameter order goes row by row on SQLite;
+    a row-value IN scans the index)."""
     if len(rows) <= 1:
         return [int(conn.execute(insert(table), row).inserted_primary_key[0]) for row in rows]  # type: ignore[index]
+    if bulk.is_postgres(conn):  # one statement that hands the ids back
+        by_key = {tuple(r[:-1]): int(r[-1]) for r in bulk.insert_returning(conn, table, rows, (*key, "id"))}
+        return [by_key[tuple(r[k] for k in key)] for r in rows]
     conn.execute(insert(table), rows)
     cols = [table.c[k] for k in key]
     found = conn.execute(select(*cols, table.c.id).where(*(c.in_(sorted({r[k] for r in rows})) for c, k in
@@ -235,10 +240,13 @@ class SubscriptionRepository:
         """``save`` for many in one executemany; any lost update refuses them all (the caller retries)."""
         if not subs:
             return
-        result = self.conn.execute(self._SAVE, [{"w_ref": s.ref, "w_version": s.version, "version": s.version + 1,
-                                                 **self._values(s)} for s in subs])
-        if result.rowcount != len(subs):
-            raise Conflict(f"{len(subs) - result.rowcount} of {len(subs)} subscriptions were changed concurrently")
+        rows = [{"w_ref": s.ref, "w_version": s.version, "version": s.version + 1, **self._values(s)} for s in subs]
+        if bulk.is_postgres(self.conn):
+            updated = bulk.update_rows(self.conn, t.subscriptions, rows, {"ref": "w_ref", "version": "w_version"})
+        else:
+            updated = self.conn.execute(self._SAVE, rows).rowcount
+        if updated != len(subs):
+            raise Conflict(f"{len(subs) - updated} of {len(subs)} subscriptions were changed concurrently")
         for sub in subs:
             sub.version += 1
 
@@ -332,8 +340,7 @@ class SubscriptionRepository:
         rows = [{"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
                  "details": {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in e.details.items()}}
                 for ref, events in recorded for e in events]
-        if rows:
-            self.conn.execute(insert(t.subscription_events), rows)
+        bulk.insert_rows(self.conn, t.subscription_events, rows)
 
     def events(self, ref: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(t.subscription_events).where(t.subscription_events.c.subscription_ref == ref)
@@ -386,8 +393,7 @@ class DocumentRepository:
                       "rule": line.why.rule, "charge_key": line.key, "explanation": line.why.as_dict()}
                      for doc_id, (draft, _, _) in zip(ids, issued, strict=True)
                      for i, line in enumerate(draft.lines)]
-            if lines:
-                self.conn.execute(insert(t.document_lines), lines)
+            bulk.insert_rows(self.conn, t.document_lines, lines)
         return ids
 
     def charged(self, subscription: str, key: str) -> bool:
@@ -479,6 +485,8 @@ class NoticeRepository:
 
         A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
         """
+        if bulk.is_postgres(self.conn) and len(notices) > 1:
+            return self._add_all_skipping(notices, at)
         seen = self._recorded([notice for notice, _ in notices])
         new = []
         for notice, customer in notices:
@@ -490,6 +498,20 @@ class NoticeRepository:
                 {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
                  "details": n.details, "created_at": at} for n, customer in new], key=("kind", "subject", "on_date"))
         return [(i, n, customer) for i, (n, customer) in zip(ids, new, strict=True)]
+
+    def _add_all_skipping(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        """PostgreSQL: one INSERT that leaves out what is recorded already (ON CONFLICT DO NOTHING) and returns
+        the new rows' ids, instead of first reading what is recorded (that read grows with the ledger)."""
+        first: dict[tuple[str, str, date], tuple[Notice, str]] = {}
+        for notice, customer in notices:
+            first.setdefault((notice.kind, notice.subject, notice.on), (notice, customer))
+        with _conflicts():
+            rows = bulk.insert_returning(self.conn, t.notices, [
+                {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
+                 "details": n.details, "created_at": at} for n, customer in first.values()],
+                ("kind", "subject", "on_date", "id"), skip_conflicts_on="uq_notices_once")
+        ids = {(kind, subject, on): int(i) for kind, subject, on, i in rows}
+        return [(ids[key], n, customer) for key, (n, customer) in first.items() if key in ids]
 
     def _recorded(self, notices: Sequence[Notice]) -> set[tuple[str, str, date]]:
         """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""

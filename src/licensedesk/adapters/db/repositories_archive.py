@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, literal, or_, select, text, u
 
 from licensedesk.services.ports_archive import ArchiveQuery
 
+from . import bulk
 from . import tables as t
 from .tables_archive import archive_queue as aq
 from .tables_archive import archived_documents as ad
@@ -27,7 +28,7 @@ class ArchiveRepository:
 
     def enqueue_all(self, numbers: Sequence[str], at: datetime) -> None:
         if self.enabled and numbers:
-            self.conn.execute(insert(aq), [{"document_number": n, "queued_at": at, "attempts": 0} for n in numbers])
+            bulk.insert_rows(self.conn, aq, [{"document_number": n, "queued_at": at, "attempts": 0} for n in numbers])
 
     def enqueue_missing(self, at: datetime) -> int:
         """Queue every document that is neither archived nor queued (e.g. issued before the archive existed)."""

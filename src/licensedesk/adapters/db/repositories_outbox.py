@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from licensedesk.domain.subscription import Notice
 from licensedesk.services.ports_outbox import OutboxStatus
 
+from . import bulk
 from . import tables_parties as tp
 from .repositories import NoticeRepository
 from .tables_outbox import outbox_messages as om
@@ -66,8 +67,8 @@ class OutboxRepository:
         """``enqueue`` for many (notice id, notice, customer): one recipient query, one executemany."""
         if recorded:
             to = self.recipients([customer for _, _, customer in recorded])
-            self.conn.execute(insert(om), [_message(n, customer, at, notice_id, to.get(customer))
-                                           for notice_id, n, customer in recorded])
+            bulk.insert_rows(self.conn, om, [_message(n, customer, at, notice_id, to.get(customer))
+                                             for notice_id, n, customer in recorded])
 
     def claim_due(self, now: datetime) -> dict[str, Any] | None:
         """The next due pending message, locked for this transaction (PostgreSQL: SKIP LOCKED)."""

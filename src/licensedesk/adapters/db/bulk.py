@@ -1,0 +1,157 @@
+"""Many rows in one statement: the batched tick's writes, fast on PostgreSQL and unchanged on SQLite.
+
+On PostgreSQL a batch goes as one array per column, unnested by the server:
+``INSERT INTO t (a, b) SELECT * FROM unnest(%(a)s::T[], %(b)s::U[]) … RETURNING …``. That is one
+statement, one round trip and one plan for the whole batch, where an ``executemany`` (even pipelined)
+sends, binds and executes every row on its own; it also returns the new ids and can skip rows that
+hit a unique key (``ON CONFLICT … DO NOTHING``) without reading the table first. Updates go the same
+way: ``UPDATE t SET … FROM unnest(…) AS v(…) WHERE t.key = v.key``.
+
+SQLite keeps the plain ``executemany`` (it runs in process: there is no round trip to save).
+
+Values are converted as SQLAlchemy would bind them (TypeDecorators, JSON as text), so the stored rows
+are the same either way; columns a row leaves out take their scalar Python-side default.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, TypeDecorator, insert
+
+Convert = Callable[[Any], Any]
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in one statement on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        _unnest_insert(conn, table, rows, returning=(), conflict=None)
+    else:
+        conn.execute(insert(table), rows)
+
+
+def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],
+                     skip_conflicts_on: str | None = None) -> list[tuple[Any, ...]]:
+    """PostgreSQL only: insert ``rows`` and return ``returning`` of each row inserted, in no promised order.
+
+    ``skip_conflicts_on`` names a unique constraint: rows that would break it are left out, silently, and
+    are not returned (they were there already, or another transaction got there first).
+    """
+    if not rows:
+        return []
+    return _unnest_insert(conn, table, rows, returning=returning, conflict=skip_conflicts_on)
+
+
+def update_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], where: dict[str, str]) -> int:
+    """PostgreSQL only: ``UPDATE table SET <every other key of the rows> … WHERE column = row[param]`` for each
+    (column, param) of ``where``, in one statement; the number of rows updated."""
+    if not rows:
+        return 0
+    keys = list(rows[0])
+    names = [k for k in keys if k not in where.values()]
+    columns = {k: table.c[_column_of(where, k)] for k in keys}
+    params, arrays = _arrays(conn, rows, keys, columns)
+    alias = ", ".join(f'"{k}"' for k in keys)
+    sql = (f'UPDATE "{table.name}" SET ' + ", ".join(f'"{k}" = v."{k}"' for k in names)
+           + f" FROM unnest({arrays}) AS v({alias}) WHERE "
+           + " AND ".join(f'"{table.name}"."{col}" = v."{param}"' for col, param in where.items()))
+    return int(conn.exec_driver_sql(sql, params).rowcount)
+
+
+def _column_of(where: dict[str, str], key: str) -> str:
+    """The table column a row key stands for: itself, or the column a ``where`` parameter compares with."""
+    for col, param in where.items():
+        if param == key:
+            return col
+    return key
+
+
+def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],
+                   conflict: str | None) -> list[tuple[Any, ...]]:
+    rows = _with_defaults(table, rows)
+    keys = list(rows[0])
+    params, arrays = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
+    sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{k}"' for k in keys) + f") SELECT * FROM unnest({arrays})")
+    if conflict:
+        sql += f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING'
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{k}"' for k in returning)
+        result = [tuple(r) for r in conn.exec_driver_sql(sql, params)]
+        readers = [_reader(conn, table.c[k]) for k in returning]
+        return [tuple(read(v) for read, v in zip(readers, r, strict=True)) for r in result]
+    conn.exec_driver_sql(sql, params)
+    return []
+
+
+def _arrays(conn: Connection, rows: list[dict[str, Any]], keys: list[str],
+            columns: dict[str, Any]) -> tuple[dict[str, list[Any]], str]:
+    """One list per key (converted as SQLAlchemy binds the column) and the ``unnest`` arguments with casts."""
+    params: dict[str, list[Any]] = {}
+    casts = []
+    for i, k in enumerate(keys):
+        col = columns[k]
+        convert = _writer(conn, col)
+        params[f"a{i}"] = [convert(r[k]) for r in rows] if convert else [r[k] for r in rows]
+        casts.append(f"%(a{i})b::{_sql_type(conn, col)}[]")  # binary: no per-element escaping
+    return params, ", ".join(casts)
+
+
+def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    missing = {c.name: c.default.arg for c in table.c  # type: ignore[attr-defined]
+               if c.name not in rows[0] and c.default is not None and c.default.is_scalar}
+    if any(c.name not in rows[0] and c.default is not None and not c.default.is_scalar for c in table.c):
+        raise ValueError(f"{table.name}: a column left out has a computed default; give it in the rows")
+    return [{**r, **missing} for r in rows] if missing else rows
+
+
+@cache
+def _sql_type_of(dialect_name: str, col: Any, dialect: Any) -> str:
+    return str(col.type.compile(dialect=dialect))
+
+
+def _sql_type(conn: Connection, col: Any) -> str:
+    return _sql_type_of(conn.dialect.name, col, conn.dialect)
+
+
+@cache
+def _writer_of(col: Any, dialect: Any) -> Convert | None:
+    typ = col.type
+    steps: list[Convert] = []
+    if isinstance(typ, TypeDecorator):
+        decorator = typ
+        steps.append(lambda v: decorator.process_bind_param(v, dialect))
+        typ = typ.impl_instance
+    if isinstance(typ, JSON):  # as SQLAlchemy binds it: None is JSON null unless the type says SQL NULL
+        steps.append((lambda v: None if v is None else json.dumps(v)) if typ.none_as_null else json.dumps)
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    first, second = steps
+    return lambda v: second(first(v))
+
+
+def _writer(conn: Connection, col: Any) -> Convert | None:
+    return _writer_of(col, conn.dialect)
+
+
+@cache
+def _reader_of(col: Any, dialect: Any) -> Convert:
+    if isinstance(col.type, TypeDecorator):
+        decorator = col.type
+        return lambda v: decorator.process_result_value(v, dialect)
+    return lambda v: v
+
+
+def _reader(conn: Connection, col: Any) -> Convert:
+    return _reader_of(col, conn.dialect)
+
