@@ -97,7 +97,7 @@ def test_order_on_the_first_bills_that_month_once() -> None:
     assert (line.unit_amount, line.period_end) == (PRICE, D("2026-07-31"))
     assert line.why.rule == "PRICE-LOCK-12M"
     # the first monthly item is August, not July again
-    assert subs.due_dates(sub)[0] == (D("2026-08-01"), "month")
+    assert subs.next_due(sub) == (D("2026-08-01"), ["month"])
 
 
 def test_calendar_month_cannot_be_aligned() -> None:
@@ -245,7 +245,7 @@ def test_cancel_in_the_last_month_stops_the_renewal() -> None:
     tick(sub, "2027-06-01")
     monthly.cancel(sub, at("2027-06-10"))
     assert sub.cancel_effective == D("2027-06-30")
-    assert all(what != "renewal_reminder" for _, what in subs.due_dates(sub))
+    assert all(what != "renewal_reminder" for _, what in monthly.due(sub))
     tick(sub, "2027-06-25")
     assert (sub.status, sub.term_number, sub.term_end) == (Status.ACTIVE, 1, D("2027-06-17"))
     assert tick(sub, "2027-07-01") == []
@@ -332,7 +332,7 @@ def test_without_auto_renew_the_last_month_is_billed_to_the_term_end_then_expire
     assert (lines[-1].period_end, lines[-1].unit_amount) == (D("2027-06-17"), 3079)  # floor(5,434 × 17 / 30)
     tick(sub, "2027-06-18")
     assert sub.status is Status.EXPIRED
-    assert all(what != "month" for _, what in subs.due_dates(sub))
+    assert all(what != "month" for _, what in monthly.due(sub))
 
 
 def test_auto_renew_off_in_the_last_month_credits_the_days_after_the_term_end() -> None:
@@ -366,13 +366,20 @@ def test_a_renewal_change_needs_auto_renew() -> None:
 # ------------------------------------------------------------------ due()
 def test_due_runs_the_renewal_before_the_month_on_the_same_day() -> None:
     sub = order("2026-07-01")
-    same_day = [what for day, what in monthly.due(sub) if day == D("2027-07-01")]
-    assert same_day == ["term_end", "month"]
+    tick(sub, "2027-06-30")
+    assert subs.next_due(sub) == (D("2027-07-01"), ["term_end", "month"])
 
 
-def test_due_lists_every_first_of_the_term() -> None:
+def test_due_lists_the_next_first_of_the_month_only() -> None:
     sub = order()
-    firsts = [day for day, what in monthly.due(sub) if what == "month"]
+    assert [day for day, what in monthly.due(sub) if what == "month"] == [D("2026-07-01")]
+    tick(sub, "2026-07-01")
+    assert [day for day, what in monthly.due(sub) if what == "month"] == [D("2026-08-01")]
+
+
+def test_the_tick_bills_every_first_of_the_term() -> None:
+    sub = order()
+    firsts = [line.period_start for line in tick(sub, "2027-06-30") if line.kind is LineKind.CYCLE]
     assert firsts[0] == D("2026-07-01")
     assert firsts[-1] == D("2027-06-01")
     assert len(firsts) == 12

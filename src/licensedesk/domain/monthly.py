@@ -201,7 +201,9 @@ def due(sub: Subscription) -> Iterator[tuple[date, str]]:
         if stop_date(sub) is None:
             yield sub.term_end - timedelta(days=sub.policy.reminders.optout_days_before), "renewal_reminder"
         last = stop_date(sub) or sub.term_end
-        for first in _month_starts(sub.term_start, last + ONE_DAY):
+        done = sub.processed_through  # the next month start after it; the later ones come after that one
+        first = next(_month_starts(max(sub.term_start, done) if done else sub.term_start, last + ONE_DAY), None)
+        if first is not None:
             yield first, "month"
     yield from sub.stop_lifecycle_due()
 

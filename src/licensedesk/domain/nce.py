@@ -270,12 +270,15 @@ BILLED = (Status.ACTIVE, Status.SUSPENDED)  # a suspended subscription is still 
 
 def due(sub: Subscription) -> Iterator[tuple[date, str]]:
     if sub.status in BILLED and sub.term_start and sub.term_end:
-        anchor, k = sub.cycle_anchor or sub.term_start, 1
-        while (start := add_months(anchor, k * sub.cycle_months)) <= sub.term_end:
+        anchor, step = sub.cycle_anchor or sub.term_start, sub.cycle_months
+        k, done = _first_cycle_to_list(sub, anchor, step), sub.processed_through
+        while (start := add_months(anchor, k * step)) <= sub.term_end:
             if sub.pending_billing_from is not None and start >= sub.pending_billing_from:
                 yield sub.pending_billing_from, "billing_change"
                 break
-            yield start, "cycle"
+            if done is None or start > done:
+                yield start, "cycle"
+                break  # the later cycles come after this one
             k += 1
         yield sub.term_end + ONE_DAY, "term_end"
         until = cancel_allowed_until(sub)
@@ -285,6 +288,17 @@ def due(sub: Subscription) -> Iterator[tuple[date, str]]:
         if deadline is not None and sub.auto_renew:
             yield deadline - timedelta(days=sub.policy.reminders.optout_days_before), "renewal_reminder"
     yield from sub.stop_lifecycle_due()
+
+
+def _first_cycle_to_list(sub: Subscription, anchor: date, step: int) -> int:
+    """The first cycle number ``k`` whose start may still be due: the starts of the earlier ones fall before
+    ``processed_through`` (they lie in earlier months), so ``next_due`` would pass over them. A pending billing
+    change cuts the list at its date, so then the cycles are walked from the first."""
+    done = sub.processed_through
+    if done is None or sub.pending_billing_from is not None:
+        return 1
+    months = (done.year - anchor.year) * 12 + done.month - anchor.month  # add_months(anchor, months) is in done's month
+    return max(1, months // step)
 
 
 def run(sub: Subscription, when: When, what: str, prices: PriceBook) -> None:

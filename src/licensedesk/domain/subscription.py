@@ -310,7 +310,7 @@ class _Model(Protocol):
     def change_billing(self, sub: Subscription, when: When, billing: Billing) -> None: ...
     def set_auto_renew(self, sub: Subscription, when: When, enabled: bool) -> None: ...
     def cancel(self, sub: Subscription, when: When) -> None: ...
-    def due(self, sub: Subscription) -> Iterator[tuple[date, str]]: ...
+    def due(self, sub: Subscription) -> Iterator[tuple[date, str]]: ...  # see next_due
     def run(self, sub: Subscription, when: When, what: str, prices: PriceBook) -> None: ...
 
 
@@ -331,11 +331,21 @@ def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal:
         model.change_quantity(sub, when, quantity)
 
 
-def due_dates(sub: Subscription) -> list[tuple[date, str]]:
-    """Everything that falls due for ``sub`` after the last processed day, in date order."""
+def next_due(sub: Subscription) -> tuple[date | None, list[str]]:
+    """The next day something falls due for ``sub`` after the last processed day, and what falls due on it (in
+    the model's order); ``(None, [])`` when nothing will. Models list a recurring item (a charge cycle, a month)
+    only up to its first occurrence after ``processed_through``: the later ones cannot come first."""
     done = sub.processed_through
-    return sorted(((d, what) for d, what in model_of(sub).due(sub) if done is None or d > done),
-                  key=lambda item: item[0])
+    day: date | None = None
+    items: list[str] = []
+    for d, what in model_of(sub).due(sub):
+        if done is not None and d <= done:
+            continue
+        if day is None or d < day:
+            day, items = d, [what]
+        elif d == day:
+            items.append(what)
+    return day, items
 
 
 def run_due(sub: Subscription, today: date, start_of: Callable[[date], datetime], prices: PriceBook) -> None:
@@ -344,18 +354,17 @@ def run_due(sub: Subscription, today: date, start_of: Callable[[date], datetime]
     ``processed_through`` only moves forward, so running the same day again does nothing.
     """
     model = model_of(sub)
-    while (pending := due_dates(sub)) and pending[0][0] <= today:
-        day = pending[0][0]
+    while True:
+        day, items = next_due(sub)
+        if day is None or day > today:
+            sub.next_due = day  # what refresh_next_due would find again
+            return
         when = When(start_of(day), day)
-        for d, what in pending:
-            if d != day:
-                break
+        for what in items:
             model.run(sub, when, what, prices)
         sub.processed_through = day
-    refresh_next_due(sub)
 
 
 def refresh_next_due(sub: Subscription) -> None:
     """Keep the indexed ``next_due`` date in step after any change (the tick reads only what is due)."""
-    upcoming = due_dates(sub)
-    sub.next_due = upcoming[0][0] if upcoming else None
+    sub.next_due = next_due(sub)[0]
