@@ -101,3 +101,20 @@ def test_unnested_rows_are_stored_as_sqlalchemy_stores_them(make_postgres_databa
         ids = dict(conn.execute(select(t.notices.c.subject, t.notices.c.id).where(t.notices.c.kind == "k")).all())
     assert sorted((s, i) for s, _, i in back) == sorted(ids.items())
     assert all(at == AT for _, at, _ in back)  # read back through the column's type: an aware instant
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("values", "element", "sql_type"), [
+    (["a", 'b"c\\', "NULL", " sp ", "", "{x,y}", "日本", "a,b"], "text", "text[]"),
+    ([], "text", "text[]"),
+    ([None, "x"], "text", "varchar(64)[]"),
+    ([1, -2, 10**12, None], "number", "bigint[]"),
+    ([True, False, None], "boolean", "boolean[]"),
+    ([date(2024, 2, 29), None], "iso", "date[]"),
+    ([datetime(2026, 7, 1, 9, tzinfo=JST), None], "iso", "timestamptz[]"),
+])
+def test_array_literals_come_back_as_the_values(make_postgres_database, values, element, sql_type) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(make_postgres_database())
+    with engine.connect() as conn:
+        back = conn.exec_driver_sql(f"SELECT %(a)s::{sql_type}", {"a": bulk.array_literal(values, element)}).scalar()
+    assert back == values

@@ -196,11 +196,13 @@ def catalog_import(
 def tick(
     until: Annotated[str | None, typer.Option(help="run due work up to this past instant (ISO 8601 with offset)")]
     = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="tick processes at once (PostgreSQL only; each takes "
+                                                             "the customers no other holds)")] = 1,
 ) -> None:
     """Run all work due up to now (renewals, expiries, invoices, notices). Idempotent."""
     from licensedesk.bootstrap import build
     from licensedesk.services.clock import SystemClock
-    from licensedesk.services.scheduler import tick as run_tick
+    from licensedesk.services.scheduler import tick_workers
 
     settings = _settings()
     now = SystemClock().now()
@@ -214,7 +216,10 @@ def tick(
         if target.tzinfo is None or target > now:
             typer.echo("--until must be an instant with an offset, not in the future", err=True)
             raise typer.Exit(2)
-    report = run_tick(build(settings, _engine(settings)), target)
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        typer.echo("--workers: SQLite has one writer at a time; several tick workers need PostgreSQL", err=True)
+        raise typer.Exit(2)
+    report = tick_workers(lambda: build(settings, _engine(settings)), target, workers)
     typer.echo(f"ticked {report.first_day or '-'} … {report.last_day or '-'}: {report.customers} customer-days, "
                f"{report.subscriptions} subscriptions, {len(report.documents)} documents")
 

@@ -178,3 +178,35 @@ def decide(svc: Services, customer: str, due: list[Subscription], day: date, pri
         work.voids += [(sub.ref, key) for key in voids]
         work.charges += lines
     return work
+
+
+def tick_workers(make_services: Callable[[], Services], until: datetime, workers: int) -> TickReport:
+    """``tick`` in ``workers`` processes at once (PostgreSQL): each claims the chunks no other holds (SKIP LOCKED)
+    and takes its turn on the other passes, so together they do each customer-day once, in about 1/``workers`` of
+    the time when the database and the cores allow. ``make_services`` runs in each worker, after the fork, so
+    every worker has connections of its own. One report for all; documents in issue order of their numbers."""
+    if workers <= 1:
+        return tick(make_services(), until)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER_JOB
+    _WORKER_JOB = (make_services, until)  # inherited by the forked workers (a closure cannot be pickled)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            reports = list(pool.map(_tick_in_worker, range(workers)))
+    finally:
+        _WORKER_JOB = None
+    days = [d for r in reports for d in (r.first_day, r.last_day) if d is not None]
+    return TickReport(first_day=min(days, default=None), last_day=max(days, default=None),
+                      customers=sum(r.customers for r in reports), subscriptions=sum(r.subscriptions for r in reports),
+                      documents=sorted(n for r in reports for n in r.documents))
+
+
+_WORKER_JOB: tuple[Callable[[], Services], datetime] | None = None
+
+
+def _tick_in_worker(_: int) -> TickReport:
+    assert _WORKER_JOB is not None, "tick_workers sets the job before it forks"
+    make_services, until = _WORKER_JOB
+    return tick(make_services(), until)

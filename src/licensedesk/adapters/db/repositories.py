@@ -317,13 +317,11 @@ class SubscriptionRepository:
     def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
         return self.due_for_customers([customer], day).get(customer, [])
 
-    _DUE = (select(t.subscriptions).where(t.subscriptions.c.customer_ref.in_(bindparam("customers", expanding=True)),
-                                          t.subscriptions.c.next_due <= bindparam("day"))
-            .order_by(t.subscriptions.c.id))
-
     def due_for_customers(self, customers: Sequence[str], day: date) -> dict[str, list[Subscription]]:
         """The due subscriptions of several customers in one query, each customer's in id order."""
-        rows = self.conn.execute(self._DUE, {"customers": list(customers), "day": day})
+        c = t.subscriptions.c
+        rows = self.conn.execute(select(t.subscriptions).where(bulk.among(self.conn, c.customer_ref, customers),
+                                                               c.next_due <= day).order_by(c.id)).all()
         out: dict[str, list[Subscription]] = {}
         for r in rows:
             out.setdefault(r.customer_ref, []).append(self._from(r))
@@ -403,14 +401,12 @@ class DocumentRepository:
         """Which of these (subscription, charge key) pairs some document already bills (one query)."""
         if not charges:
             return set()
-        rows = self.conn.execute(self._CHARGED, {"refs": sorted({s for s, _ in charges}),
-                                                 "keys": sorted({k for _, k in charges})})
+        # One IN per column, not a row-value IN (SQLite answers that by scanning the whole index).
+        c = t.document_lines.c
+        rows = self.conn.execute(select(c.subscription_ref, c.charge_key).where(
+            bulk.among(self.conn, c.subscription_ref, sorted({s for s, _ in charges})),
+            bulk.among(self.conn, c.charge_key, sorted({k for _, k in charges})))).all()
         return {(r[0], r[1]) for r in rows} & set(charges)
-
-    # One IN per column, not a row-value IN (SQLite answers that by scanning the whole index); built once.
-    _CHARGED = select(t.document_lines.c.subscription_ref, t.document_lines.c.charge_key).where(
-        t.document_lines.c.subscription_ref.in_(bindparam("refs", expanding=True)),
-        t.document_lines.c.charge_key.in_(bindparam("keys", expanding=True)))
 
     _LINE_COLUMNS = tuple(c.label(f"line_{c.name}") for c in t.document_lines.c)
 
@@ -549,8 +545,8 @@ class SchedulerStateRepository:
         """
         if not customers or self.conn.dialect.name != "postgresql":
             return list(customers)
-        rows = self.conn.execute(select(t.customers.c.ref).where(t.customers.c.ref.in_(customers))
-                                 .with_for_update(skip_locked=True, key_share=True))
+        rows = self.conn.execute(select(t.customers.c.ref).where(bulk.among(self.conn, t.customers.c.ref, customers))
+                                 .with_for_update(skip_locked=True, key_share=True)).all()
         claimed = {r[0] for r in rows}
         return [c for c in customers if c in claimed]
 

@@ -50,7 +50,8 @@ class OutboxRepository:
         """``recipient`` for many customers in one query (customers without one are left out)."""
         c = tp.customer_contacts.c
         rows = self.conn.execute(select(c.customer_ref, c.role, c.email).where(
-            c.customer_ref.in_(sorted(set(customers))), c.role.in_(RECIPIENT_ROLES)).order_by(c.position))
+            bulk.among(self.conn, c.customer_ref, sorted(set(customers))), c.role.in_(RECIPIENT_ROLES))
+            .order_by(c.position)).all()
         best: dict[str, tuple[int, str]] = {}
         for customer, role, email in rows:
             rank = RECIPIENT_ROLES.index(role)
