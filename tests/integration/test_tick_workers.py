@@ -139,3 +139,39 @@ def test_two_tick_workers_do_nothing_twice(make_postgres_database: Any) -> None:
         prefix, _, n = number.rpartition("-")
         series.setdefault(prefix, []).append(int(n))
     assert all(sorted(ns) == list(range(1, len(ns) + 1)) for ns in series.values()), "numbering has a gap"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_tick_workers_forks_workers_that_together_give_the_ledger_of_one(make_postgres_database: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``licensedesk tick --workers 2`` (scheduler.tick_workers): the forked workers share the days' chunks."""
+    one, two = make_postgres_database(), make_postgres_database()
+    seed(one)
+    seed(two)
+    monkeypatch.setattr(scheduler, "CHUNK", CHUNK)  # inherited by the forked workers
+    until = datetime.fromisoformat(UNTIL)
+
+    def make(url: str) -> Any:
+        return lambda: Services(uow=uow_factory(create_engine(url)), zone=JST)
+
+    alone = scheduler.tick_workers(make(one), until, 1)
+    shared = scheduler.tick_workers(make(two), until, 2)
+
+    assert alone.documents and shared.customers == alone.customers
+    assert len(shared.documents) == len(alone.documents) and len(set(shared.documents)) == len(shared.documents)
+    expected, got = ledger(one), ledger(two)
+    for part in ("documents", "notices", "outbox", "mail per notice", "events", "subscriptions"):
+        assert got[part] == expected[part], part
+    assert set(shared.documents) <= set(got["numbers"])  # the report names what the workers issued
+
+
+def test_tick_workers_refuses_several_workers_on_sqlite(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from licensedesk.entrypoints.cli import app
+
+    result = CliRunner().invoke(app, ["tick", "--workers", "2"],
+                                env={"LICENSEDESK_DATABASE_URL": f"sqlite+pysqlite:///{tmp_path}/x.sqlite3"})
+    assert result.exit_code == 2
+    assert "PostgreSQL" in result.output
