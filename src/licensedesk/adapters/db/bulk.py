@@ -138,7 +138,7 @@ def array_literal(values: list[Any], element: Element = "text") -> str:
     ``element``: ``text`` (quoted, backslash-escaped), ``number``, ``boolean`` or ``iso`` (dates and instants)."""
     if not values:
         return "{}"
-    if any(v is None for v in values):
+    if None in values:
         write = _WRITE[element]
         return "{" + ",".join(["NULL" if v is None else write(v) for v in values]) + "}"
     if element == "text":
