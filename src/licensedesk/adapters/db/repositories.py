@@ -121,17 +121,21 @@ class OfferRepository:
                  "unit_price": p.unit_price, "effective_from": p.effective_from, "effective_to": p.effective_to}
                 for p in offer.prices])
 
+    # built once: the tick prices every renewal and cycle through get()
+    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
+    _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
+               .order_by(t.price_rows.c.id))
+
     def _prices(self, codes: Sequence[str]) -> dict[str, list[PriceRow]]:
         out: dict[str, list[PriceRow]] = {c: [] for c in codes}
-        rows = self.conn.execute(select(t.price_rows).where(t.price_rows.c.offer_code.in_(codes))
-                                 .order_by(t.price_rows.c.id))
+        rows = self.conn.execute(self._PRICES, {"codes": list(codes)})
         for r in rows:
             out[r.offer_code].append(PriceRow(Term(r.term), Billing(r.billing), r.unit_price,
                                               r.effective_from, r.effective_to))
         return out
 
     def get(self, code: str) -> Offer | None:
-        row = self.conn.execute(select(t.offers).where(t.offers.c.code == code)).first()
+        row = self.conn.execute(self._GET, {"code": code}).first()
         if row is None:
             return None
         return Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
