@@ -23,18 +23,22 @@ try:
     app(sys.argv[1:], standalone_mode=False)
 except SystemExit:
     pass
-heavy = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(HEAVY)))
-sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
+sys.stderr.write("MODULES=" + json.dumps(sorted(sys.modules)) + "\\n")
 """
+
+
+def imported_modules(*args: str) -> tuple[list[str], str]:
+    """Every module imported by running the CLI with ``args``, and what the command printed."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    marker = [line for line in done.stderr.splitlines() if line.startswith("MODULES=")]
+    assert marker, done.stderr
+    return list(json.loads(marker[-1].removeprefix("MODULES="))), done.stdout
 
 
 def heavy_imports(*args: str) -> tuple[list[str], str]:
     """The heavy packages imported by running the CLI with ``args``, and what the command printed."""
-    done = subprocess.run([sys.executable, "-c", PROBE.replace("json.loads(HEAVY)", repr(list(HEAVY))), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    marker = [line for line in done.stderr.splitlines() if line.startswith("HEAVY=")]
-    assert marker, done.stderr
-    return list(json.loads(marker[-1].removeprefix("HEAVY="))), done.stdout
+    modules, out = imported_modules(*args)
+    return sorted({m.split(".")[0] for m in modules} & set(HEAVY)), out
 
 
 def test_simulate_imports_no_web_pdf_http_or_migration_library() -> None:
@@ -47,3 +51,11 @@ def test_help_imports_no_web_pdf_http_or_migration_library() -> None:
     heavy, out = heavy_imports("--help")
     assert "simulate" in out
     assert heavy == []
+
+
+def test_simulate_on_sqlite_imports_no_postgresql_dialect() -> None:
+    # ~30 ms of start-up (issue #3): only a PostgreSQL database needs it
+    modules, out = imported_modules("simulate", str(SCENARIO), "--json")
+    assert json.loads(out)["documents"]  # the scenario issued an invoice, so a number series was started
+    assert "sqlalchemy.dialects.sqlite" in modules
+    assert [m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")] == []

@@ -22,7 +22,7 @@ from licensedesk.domain.policy import (
     SeatIncrease,
     Trial,
 )
-from licensedesk.presets import PRESET_NAMES, load_policy_file, preset
+from licensedesk.presets import PRESET_NAMES, load_policy_file, preset, sample_catalog
 
 MCA = "mca-nce"
 MONTHLY = "monthly-prorated"
@@ -258,6 +258,12 @@ def test_allows(name: str, term: Term, billing: Billing, allowed: bool) -> None:
 @pytest.mark.parametrize("name", [MCA, MONTHLY, PREPAID])
 def test_preset_yaml_and_preset_loader_agree(name: str) -> None:
     assert Policy.from_mapping(raw_preset(name)) == preset(name)
+
+
+def test_sample_catalog_reads_as_the_pure_python_loader_reads_it() -> None:
+    # the shipped files are read with libyaml when present; the result must not depend on it
+    text = resources.files("licensedesk.presets").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    assert sample_catalog() == yaml.load(text, Loader=yaml.SafeLoader)
 
 
 def test_load_policy_file(tmp_path: Path) -> None:

@@ -126,17 +126,21 @@ class OfferRepository:
                  "unit_price": p.unit_price, "effective_from": p.effective_from, "effective_to": p.effective_to}
                 for p in offer.prices])
 
+    # built once: the tick prices every renewal and cycle through get()
+    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
+    _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
+               .order_by(t.price_rows.c.id))
+
     def _prices(self, codes: Sequence[str]) -> dict[str, list[PriceRow]]:
         out: dict[str, list[PriceRow]] = {c: [] for c in codes}
-        rows = self.conn.execute(select(t.price_rows).where(t.price_rows.c.offer_code.in_(codes))
-                                 .order_by(t.price_rows.c.id))
+        rows = self.conn.execute(self._PRICES, {"codes": list(codes)})
         for r in rows:
             out[r.offer_code].append(PriceRow(Term(r.term), Billing(r.billing), r.unit_price,
                                               r.effective_from, r.effective_to))
         return out
 
     def get(self, code: str) -> Offer | None:
-        row = self.conn.execute(select(t.offers).where(t.offers.c.code == code)).first()
+        row = self.conn.execute(self._GET, {"code": code}).first()
         if row is None:
             return None
         return Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
@@ -303,15 +307,19 @@ class SubscriptionRepository:
                                                       c.term_began_at >= began_since, c.ordered_at >= began_since))))
         return [self._from(r) for r in self.conn.execute(q.order_by(c.id))]
 
+    # Statements the tick runs every day it has work, built once (building one costs more than running it)
+    _NEXT_DUE_DAY = select(func.min(t.subscriptions.c.next_due))
+    _CUSTOMERS_DUE = (select(t.subscriptions.c.customer_ref).where(t.subscriptions.c.next_due <= bindparam("day"))
+                      .distinct())
+
     def next_due_day(self) -> date | None:
         """The earliest day on which any subscription has work due (index on next_due)."""
-        value = self.conn.execute(select(func.min(t.subscriptions.c.next_due))).scalar()
+        value = self.conn.execute(self._NEXT_DUE_DAY).scalar()
         return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
 
     def customers_due(self, day: date) -> list[str]:
         """Customers with work due on or before ``day`` (uses the next_due index)."""
-        rows = self.conn.execute(select(t.subscriptions.c.customer_ref).where(t.subscriptions.c.next_due <= day)
-                                 .distinct())
+        rows = self.conn.execute(self._CUSTOMERS_DUE, {"day": day})
         return sorted(r[0] for r in rows)
 
     def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
@@ -365,11 +373,14 @@ class DocumentRepository:
         """
         after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar()
         if after is None:
-            from sqlalchemy.dialects import postgresql  # here, not at the top: ~30 ms of every command's start-up
+            first = {"series": series, "next_value": 1}
+            if self.conn.dialect.name == "postgresql":
+                # imported only here and only on PostgreSQL: ~30 ms that a SQLite command (simulate) never needs
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-            self.conn.execute(dialect.insert(t.number_series).values(series=series, next_value=1)
-                              .on_conflict_do_nothing())
+                self.conn.execute(pg_insert(t.number_series).values(first).on_conflict_do_nothing())
+            else:
+                self.conn.execute(sqlite.insert(t.number_series).values(first).on_conflict_do_nothing())
             after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar_one()
         return int(after) - count
 
@@ -532,9 +543,14 @@ class SchedulerStateRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    # built once: the tick moves the last day forward after every day it has work
+    _LAST_DAY = select(t.scheduler_state.c.value).where(t.scheduler_state.c.key == "last_day")
+    _MOVE_LAST_DAY = (update(t.scheduler_state)
+                      .where(t.scheduler_state.c.key == "last_day", t.scheduler_state.c.value < bindparam("before"))
+                      .values(value=bindparam("day")))
+
     def last_day(self) -> date | None:
-        value = self.conn.execute(select(t.scheduler_state.c.value)
-                                  .where(t.scheduler_state.c.key == "last_day")).scalar()
+        value = self.conn.execute(self._LAST_DAY).scalar()
         return date.fromisoformat(value) if value else None
 
     def claim(self, customers: Sequence[str]) -> list[str]:
@@ -558,8 +574,6 @@ class SchedulerStateRepository:
 
     def set_last_day(self, day: date) -> None:
         """Move the last day done forward (never back: a slower tick worker may finish an earlier day last)."""
-        state = t.scheduler_state.c
-        moved = self.conn.execute(update(t.scheduler_state).where(state.key == "last_day", state.value < day.isoformat())
-                                  .values(value=day.isoformat())).rowcount
+        moved = self.conn.execute(self._MOVE_LAST_DAY, {"before": day.isoformat(), "day": day.isoformat()}).rowcount
         if not moved and self.last_day() is None:
             self.conn.execute(insert(t.scheduler_state).values(key="last_day", value=day.isoformat()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from licensedesk.domain.billing import DocumentKind, DocumentStatus
 from licensedesk.domain.settlement import Deposit, DepositStatus
@@ -46,18 +46,23 @@ class BillingRepository:
     def replacement_of(self, number: str) -> str | None:
         return self.conn.execute(select(t.documents.c.number).where(t.documents.c.replaces == number)).scalar()
 
+    # The dunning pass's statements, built once: it runs on every day with work, for every new document
+    _SET_DUNNING = (update(t.documents).where(t.documents.c.number == bindparam("document"))
+                    .values(dunning_on=bindparam("on")))
+    _NEXT_DUNNING_DAY = select(func.min(t.documents.c.dunning_on))
+    _DUNNING_DUE = (select(t.documents).where(t.documents.c.dunning_on <= bindparam("day"))
+                    .order_by(t.documents.c.dunning_on, t.documents.c.id))
+
     def set_dunning(self, number: str, on: date | None) -> None:
-        self.conn.execute(update(t.documents).where(t.documents.c.number == number).values(dunning_on=on))
+        self.conn.execute(self._SET_DUNNING, {"document": number, "on": on})
 
     def next_dunning_day(self) -> date | None:
-        value = self.conn.execute(select(func.min(t.documents.c.dunning_on))).scalar()
+        value = self.conn.execute(self._NEXT_DUNNING_DAY).scalar()
         return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
 
     def dunning_due(self, day: date) -> list[dict[str, Any]]:
         """Documents whose next reminder falls on or before ``day`` (index on ``dunning_on``)."""
-        rows = self.conn.execute(select(t.documents).where(t.documents.c.dunning_on <= day)
-                                 .order_by(t.documents.c.dunning_on, t.documents.c.id))
-        return [_row(r) for r in rows]
+        return [_row(r) for r in self.conn.execute(self._DUNNING_DUE, {"day": day})]
 
     def open_invoices(self, customer: str | None = None) -> list[dict[str, Any]]:
         """Issued invoices with something still to pay, oldest due first."""
