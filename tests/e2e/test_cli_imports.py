@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "scenarios" / "nce-pay-marks-invoice-paid.yaml"
-HEAVY = ("fastapi", "starlette", "uvicorn", "reportlab", "httpx", "alembic", "jinja2")
+HEAVY = ("fastapi", "starlette", "uvicorn", "reportlab", "httpx", "alembic", "jinja2",
+         "holidays")  # the holiday table answers for 2000–2060 (domain/jp_holidays_table.py)
 
 PROBE = """
 import json, sys

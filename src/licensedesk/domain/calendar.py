@@ -14,8 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-
-import holidays as _holidays
+from typing import Any
 
 ONE_DAY = timedelta(days=1)
 
@@ -191,15 +190,51 @@ class YearEndClosure:
 
 
 @functools.cache
-def _names_in(language: str) -> _holidays.HolidayBase:
-    return _holidays.country_holidays("JP", language=language)
+def _holiday_table() -> dict[date, tuple[str, str]]:
+    """The generated table (jp_holidays_table.py): date → (English name, Japanese name)."""
+    from .jp_holidays_table import TABLE
+
+    table = {}
+    for line in TABLE.splitlines():
+        day, en, ja = line.split("|")
+        table[date.fromisoformat(day)] = (en, ja)
+    return table
+
+
+@functools.cache
+def _package(language: str | None = None) -> Any:
+    """The ``holidays`` package's Japan (slow to import: only for years outside the table, or other languages)."""
+    import holidays
+
+    return holidays.country_holidays("JP") if language is None else holidays.country_holidays("JP", language=language)
+
+
+def holiday_name(d: date, language: str = "en") -> str | None:
+    """Japan's public holiday on ``d`` in ``language`` ("ja": 文化の日, "en": Culture Day), or None.
+
+    Years FIRST_YEAR…LAST_YEAR come from the generated table (the ``holidays`` package's own answers,
+    tests/unit/test_jp_holidays.py); other years and languages are asked of the package.
+    """
+    from .jp_holidays_table import FIRST_YEAR, LAST_YEAR
+
+    if FIRST_YEAR <= d.year <= LAST_YEAR:
+        names = _holiday_table().get(d)
+        if names is None:
+            return None
+        if language in ("en", "ja"):
+            return names[0] if language == "en" else names[1]
+        return str(_package(language).get(d) or names[0])
+    found = _package().get(d)
+    if found is None:
+        return None
+    return str(found) if language == "en" else str(_package(language).get(d) or found)
 
 
 class BusinessCalendar:
     """Japanese business days: no weekends, no public holidays, no year-end closure.
 
-    Public holidays (incl. substitute and citizens' holidays) come from the
-    ``holidays`` package. ``extra_closed`` adds company-specific days.
+    Public holidays (incl. substitute and citizens' holidays) are those of the
+    ``holidays`` package (``holiday_name``). ``extra_closed`` adds company-specific days.
     """
 
     def __init__(
@@ -207,24 +242,19 @@ class BusinessCalendar:
         closure: YearEndClosure | None = YearEndClosure(),
         extra_closed: Iterable[date] = (),
     ) -> None:
-        self._holidays = _holidays.country_holidays("JP")
         self._closure = closure
         self._extra = frozenset(extra_closed)
 
     def holiday_name(self, d: date, language: str = "en") -> str | None:
         """The public holiday's name in ``language`` ("ja": 文化の日, "en": Culture Day), or None."""
-        if d not in self._holidays:
-            return None
-        if language == "en":
-            return str(self._holidays[d])
-        return str(_names_in(language).get(d) or self._holidays[d])
+        return holiday_name(d, language)
 
     def is_business_day(self, d: date) -> bool:
         if d.weekday() >= 5 or d in self._extra:
             return False
         if self._closure is not None and d in self._closure:
             return False
-        return d not in self._holidays
+        return holiday_name(d) is None
 
     def add_business_days(self, d: date, n: int) -> date:
         """The ``n``-th business day after ``d`` (counting starts the next business day; 初日不算入)."""
