@@ -135,9 +135,6 @@ def main(argv: list[str]) -> int:
     p.set_defaults(database_url=None)
     p.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
     p.add_argument("--keep-scenario", metavar="FILE", help="also copy the generated scenario to FILE")
-    p.add_argument("--what-if", metavar="VARIANTS",
-                   help="also time what_if.py prototypes here, e.g. 'baseline,safe_all': in-process, each run "
-                        "in a forked child (one warm-up run, then the timed one), variants interleaved --repeat times")
     args = p.parse_args(argv)
     if not args.database_url:
         args.database_url = ["memory", "sqlite", c.DEFAULT_POSTGRES]
@@ -211,33 +208,9 @@ def bench(spec: str, args: Any) -> c.Result:
         res["in_process_median_s"] = statistics.median(runs)
         if spec == "memory":
             res.update(_subprocess(path, args.repeat))
-        if args.what_if and spec == "memory":
-            res["what_if"] = _what_if(path, args.what_if.split(","), args.repeat)
     res["peak_rss_mib"] = c.peak_rss_mib()
     res["calib_after_ms"] = c.calibrate()
     return res
-
-
-def _patched_run(path: str, variant: str) -> float:
-    """In a forked child: apply the prototype, run once to warm up, return the time of a second run."""
-    from what_if import VARIANTS
-
-    for patch in VARIANTS[variant]:
-        patch()
-    make = _maker("memory")
-    _in_process(Path(path), make)
-    secs, rep = _in_process(Path(path), make)
-    if rep["expect"]["failed"]:
-        raise RuntimeError(f"what-if {variant} broke the scenario: {rep['expect']}")
-    return secs
-
-
-def _what_if(path: Path, variants: list[str], repeat: int) -> dict[str, list[float]]:
-    runs: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(repeat):
-        for v in variants:
-            runs[v].append(c.in_child(_patched_run, str(path), v))
-    return runs
 
 
 class _database:
@@ -311,14 +284,6 @@ def report(results: list[c.Result], args: Any) -> None:
                          r["startup_median_s"], "", ""))
     print(c.table(rows, ["backend", "what", "first s", f"min s (of {args.repeat})", "median s", "goal met",
                          "expectations"]))
-    for r in results:
-        if r.get("what_if"):
-            base = min(r["what_if"].get("baseline", [0.0])) or None
-            print(f"\n  what-if on the in-process run ({r['backend']}; warm run in a forked child, "
-                  f"{args.repeat} interleaved rounds):")
-            print(c.table([(v, min(t), statistics.median(t),
-                            f"{100 * (1 - min(t) / base):.0f}%" if base else "")
-                           for v, t in r["what_if"].items()], ["variant", "min s", "median s", "saved (min)"]))
     for r in results:
         print(f"  {r['backend']}: CPU calibration {r['calib_before_ms']:.0f}/{r['calib_after_ms']:.0f} ms "
               "before/after (lower = faster CPU at the time; the VM's speed varies up to 2×)")

@@ -322,9 +322,6 @@ class SubscriptionRepository:
         rows = self.conn.execute(self._CUSTOMERS_DUE, {"day": day})
         return sorted(r[0] for r in rows)
 
-    def due_for_customer(self, customer: str, day: date) -> list[Subscription]:
-        return self.due_for_customers([customer], day).get(customer, [])
-
     def due_for_customers(self, customers: Sequence[str], day: date) -> dict[str, list[Subscription]]:
         """The due subscriptions of several customers in one query, each customer's in id order."""
         c = t.subscriptions.c
@@ -360,9 +357,6 @@ class DocumentRepository:
 
     _TAKE = (update(t.number_series).where(t.number_series.c.series == bindparam("s"))
              .values(next_value=t.number_series.c.next_value + bindparam("k")).returning(t.number_series.c.next_value))
-
-    def next_number(self, series: str) -> int:
-        return self.take_numbers(series, 1)
 
     def take_numbers(self, series: str, count: int) -> int:
         """Reserve ``count`` consecutive numbers of a gapless per-series counter; returns the first.
