@@ -118,3 +118,27 @@ def test_array_literals_come_back_as_the_values(make_postgres_database, values, 
     with engine.connect() as conn:
         back = conn.exec_driver_sql(f"SELECT %(a)s::{sql_type}", {"a": bulk.array_literal(values, element)}).scalar()
     assert back == values
+
+
+def test_a_text_holding_nul_is_refused_not_split() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        bulk.array_literal(["a\0b", "c"])
+
+
+def test_a_batch_save_writes_what_changed_since_the_read_and_what_changes_back(svc: Services) -> None:
+    """PostgreSQL sends only the columns that changed since ``due_for_customers`` read the row; a value changed
+    by one save and changed back by the next must still be written (both back ends)."""
+    _with_customers(svc, "acme")
+    parties.register_tenant(svc, AT, ref="t1", customer="acme", domain="acme.onmicrosoft.com", country="JP")
+    subs.order(svc, AT, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3)
+    with svc.uow() as uow:
+        [sub] = uow.subscriptions.due_for_customers(["acme"], date(2030, 1, 1))["acme"]
+        sub.quantity, sub.auto_renew = 7, False
+        uow.subscriptions.save_all([sub])
+        sub.quantity = 3  # back to the value as read, in the same unit of work
+        uow.subscriptions.save_all([sub])
+        uow.commit()
+    with svc.uow() as uow:
+        stored = uow.subscriptions.get("s1")
+    assert stored is not None
+    assert (stored.quantity, stored.auto_renew, stored.version) == (3, False, 3)

@@ -142,7 +142,13 @@ def array_literal(values: list[Any], element: Element = "text") -> str:
         write = _WRITE[element]
         return "{" + ",".join(["NULL" if v is None else write(v) for v in values]) + "}"
     if element == "text":
-        return '{"' + '","'.join([str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values]) + '"}'
+        try:  # escape the whole column at once; NUL, which no PostgreSQL text holds, marks the element borders
+            joined = "\0".join(values)
+        except TypeError:  # not all str
+            joined = "\0".join(map(str, values))
+        if joined.count("\0") != len(values) - 1:
+            raise ValueError("a text value holds NUL, which PostgreSQL text cannot store")
+        return '{"' + joined.replace("\\", "\\\\").replace('"', '\\"').replace("\0", '","') + '"}'
     if element == "number":
         return "{" + ",".join(map(str, values)) + "}"
     if element == "iso":

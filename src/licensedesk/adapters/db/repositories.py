@@ -213,6 +213,8 @@ class SubscriptionRepository:
     def __init__(self, conn: Connection, policies: PolicyStore) -> None:
         self.conn = conn
         self.policies = policies
+        # The tick's subscriptions as read (id(sub) → (sub, column values)), so save_all sends only what changed.
+        self._as_read: dict[int, tuple[Subscription, dict[str, Any]]] = {}
 
     def _values(self, sub: Subscription) -> dict[str, Any]:
         values = {name: getattr(sub, name) for name in _SCALARS}
@@ -239,20 +241,39 @@ class SubscriptionRepository:
         if result.rowcount != 1:
             raise Conflict(f"subscription {sub.ref} was changed concurrently; retry")
         sub.version += 1
+        self._as_read.pop(id(sub), None)  # written whole: compare nothing against the row as read
 
     def save_all(self, subs: Sequence[Subscription]) -> None:
         """``save`` for many in one executemany; any lost update refuses them all (the caller retries)."""
         if not subs:
             return
-        rows = [{"w_ref": s.ref, "w_version": s.version, "version": s.version + 1, **self._values(s)} for s in subs]
+        values = [self._values(s) for s in subs]
         if bulk.is_postgres(self.conn):
-            updated = bulk.update_rows(self.conn, t.subscriptions, rows, {"ref": "w_ref", "version": "w_version"})
+            updated = self._update_changed(subs, values)
         else:
-            updated = self.conn.execute(self._SAVE, rows).rowcount
+            updated = self.conn.execute(self._SAVE, [{"w_ref": s.ref, "w_version": s.version,
+                                                      "version": s.version + 1, **v}
+                                                     for s, v in zip(subs, values, strict=True)]).rowcount
         if updated != len(subs):
             raise Conflict(f"{len(subs) - updated} of {len(subs)} subscriptions were changed concurrently")
-        for sub in subs:
+        for sub, v in zip(subs, values, strict=True):
             sub.version += 1
+            if id(sub) in self._as_read:
+                self._as_read[id(sub)] = (sub, v)
+
+    def _update_changed(self, subs: Sequence[Subscription], values: list[dict[str, Any]]) -> int:
+        """PostgreSQL: one UPDATE … FROM unnest per set of changed columns (the tick's usual case: a few dates and
+        the version), each row matched on ref and version. A subscription not read through ``due_for_customers``,
+        or a value that compares unequal for any reason, is written."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for sub, new in zip(subs, values, strict=True):
+            seen = self._as_read.get(id(sub))
+            old = seen[1] if seen is not None and seen[0] is sub else {}
+            changed = tuple(k for k, v in new.items() if k not in old or old[k] != v)
+            groups.setdefault(changed, []).append({"w_ref": sub.ref, "w_version": sub.version,
+                                                   "version": sub.version + 1, **{k: new[k] for k in changed}})
+        return sum(bulk.update_rows(self.conn, t.subscriptions, rows, {"ref": "w_ref", "version": "w_version"})
+                   for rows in groups.values())
 
     def _from(self, row: Any) -> Subscription:
         sub = Subscription(
@@ -329,7 +350,9 @@ class SubscriptionRepository:
                                                                c.next_due <= day).order_by(c.id)).all()
         out: dict[str, list[Subscription]] = {}
         for r in rows:
-            out.setdefault(r.customer_ref, []).append(self._from(r))
+            sub = self._from(r)
+            self._as_read[id(sub)] = (sub, r._asdict())
+            out.setdefault(r.customer_ref, []).append(sub)
         return out
 
     def count(self) -> int:
