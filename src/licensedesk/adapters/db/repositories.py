@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -110,9 +111,11 @@ class TenantRepository:
 class OfferRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._read: dict[str, Offer] = {}  # offers read in this unit of work (an order reads its offer once)
 
     def put(self, offer: Offer) -> None:
         """Insert or replace an offer with its whole price history."""
+        self._read.pop(offer.code, None)
         exists = self.conn.execute(select(t.offers.c.code).where(t.offers.c.code == offer.code)).first()
         if exists:
             self.conn.execute(update(t.offers).where(t.offers.c.code == offer.code)
@@ -136,10 +139,20 @@ class OfferRepository:
         return out
 
     def get(self, code: str) -> Offer | None:
+        if code in self._read:
+            return self._read[code]
         row = self.conn.execute(select(t.offers).where(t.offers.c.code == code)).first()
         if row is None:
             return None
-        return Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+        found = self._read[code] = Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+        return found
+
+    def kind(self, code: str) -> str | None:
+        """The offer's kind (from the offer read in this unit of work, if it was)."""
+        if code in self._read:
+            return self._read[code].kind.value
+        value: str | None = self.conn.execute(select(t.offers.c.kind).where(t.offers.c.code == code)).scalar()
+        return value
 
     def list(self) -> list[Offer]:
         rows = list(self.conn.execute(select(t.offers).order_by(t.offers.c.code)))
@@ -153,12 +166,15 @@ class PolicyStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._cache: dict[str, Policy] = {}
+        self._committed = _COMMITTED_DIGESTS.setdefault(conn.engine, set())
 
     def ensure(self, policy: Policy) -> str:
         digest = policy.digest
-        if digest not in self._cache:
+        if digest not in self._cache and digest not in self._committed:
             found = self.conn.execute(select(t.policies.c.digest).where(t.policies.c.digest == digest)).first()
-            if not found:
+            if found:
+                self._committed.add(digest)  # committed by someone: it stays (policies are never deleted)
+            else:
                 self.conn.execute(insert(t.policies).values(digest=digest, name=policy.name,
                                                             version=policy.version, body=policy.to_mapping()))
             self._cache[digest] = policy
@@ -173,6 +189,9 @@ class PolicyStore:
 
 
 _PARSED: dict[str, Policy] = {}
+# Per database (engine): digests whose row was found committed. A row this transaction inserts is not added
+# (it may roll back); the next unit of work finds it and adds it. Saves every order its policy look-up.
+_COMMITTED_DIGESTS: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
 _SCALARS = (

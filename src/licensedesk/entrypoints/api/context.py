@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,7 +22,7 @@ from licensedesk.services.lending import lend
 
 from . import audit
 from .errors import ApiError
-from .security import Actor, Role, authenticate, require
+from .security import Actor, Role, TokenCache, authenticate, require
 
 
 @dataclass
@@ -30,6 +30,7 @@ class ApiContext:
     svc: Services
     settings: Settings
     clock: Any  # SystemClock in production; tests move a fixed clock
+    tokens: TokenCache = field(default_factory=TokenCache)  # bearer tokens recently found valid
 
 
 def api(request: Request) -> ApiContext:
@@ -43,7 +44,8 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `licensedesk to
 
 def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
     """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth."""
-    return authenticate(api(request).svc, request.headers.get("authorization"))
+    ctx = api(request)
+    return authenticate(ctx.svc, request.headers.get("authorization"), ctx.tokens)
 
 
 Ctx = Annotated[ApiContext, Depends(api)]
@@ -85,9 +87,10 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
             svc = lend(ctx.svc, uow)
             prior = before(svc) if before is not None else None
             result = jsonable_encoder(run(svc, now))
-            audit.append(uow, now, actor.name, action, target, prior, result)
             if key is not None:
                 uow.api.remember(actor.name, key, method, path, digest, status, result, now)
+            # last before the commit: the audit chain's lock is held only across its own statements
+            audit.append(uow, now, actor.name, action, target, prior, result)
             uow.commit()
     except IntegrityError:
         if key is None:
