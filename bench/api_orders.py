@@ -11,8 +11,9 @@ the notice, the outbox mail, the audit entry and the idempotency record, in one 
 
 A warm-up of ``--warmup`` orders (not counted) comes first. Prints requests/s, latency p50/p95/p99/max
 and the errors by status. The client runs on the same machine and takes CPU from the server: the CPU
-time (user + system, from /proc) spent during the timed orders by the server's processes, by every
-``postgres`` process and by the client itself is printed per order, with the machine's idle share.
+time (user + system, from /proc) spent during the timed orders by the server's processes, by the
+PostgreSQL backends connected to the benchmark's database and by the client itself is printed per
+order, with the machine's idle share and the number of PostgreSQL sessions opened meanwhile.
 ``--concurrency`` takes a comma-separated list for a sweep (one server and database per value).
 
     .venv/bin/python bench/api_orders.py                     # PostgreSQL on 127.0.0.1, workers = cores
@@ -51,6 +52,9 @@ def main(argv: list[str]) -> int:
                    "(default: the number of cores)")
     p.add_argument("--customers", type=int, default=200, help="customers (one tenant each) the orders spread "
                    "over (default 200)")
+    p.add_argument("--server-option", action="append", default=[], metavar="ARG",
+                   help="an extra uvicorn argument, repeatable (e.g. --server-option=--loop=asyncio "
+                        "--server-option=--http=h11 to compare without uvloop/httptools)")
     args = p.parse_args(argv)
     if not args.database_url:
         args.database_url = [c.DEFAULT_POSTGRES]
@@ -93,6 +97,23 @@ def _processes(group: int) -> tuple[list[int], list[int]]:
         elif name == "postgres" or name.startswith("postgres:"):
             postgres.append(int(entry))
     return server, postgres
+
+
+def _backends(url: str) -> tuple[list[int], int]:
+    """The PostgreSQL backends connected to the benchmark's database now, and its sessions opened so far."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            pids = [int(r[0]) for r in conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))]
+            sessions = int(conn.execute(text(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()")).scalar_one())
+    finally:
+        engine.dispose()
+    return pids, sessions
 
 
 def _machine_idle() -> tuple[float, float]:
@@ -151,11 +172,11 @@ def _free_port() -> int:
         return port
 
 
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, port: int, options: list[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LICENSEDESK_DATABASE_URL": url, "PYTHONPATH": str(c.ROOT / "src")}
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "licensedesk.entrypoints.api.asgi:without_scheduler",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-           "--no-access-log"]
+           "--no-access-log", *options]
     return subprocess.Popen(cmd, env=env, start_new_session=True)
 
 
@@ -221,18 +242,22 @@ def bench(spec: str, args: Any) -> c.Result:
         print(f"[{label}] seeding {args.customers} customers …", flush=True)
         token = c.in_child(seed, url, args.customers)
         port = _free_port()
-        proc = start_server(url, args.workers, port)
+        proc = start_server(url, args.workers, port, args.server_option)
         base = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(base, proc))
         res["cpu_ms_before"] = c.calibrate()
         asyncio.run(drive(base, token, 0, args.warmup, args.concurrency, args.customers))
         print(f"[{label}] {args.requests} orders, {args.concurrency} in flight, {args.workers} workers …", flush=True)
-        server, postgres = _processes(proc.pid)
-        cpu0 = (_ticks(server), _ticks(postgres), sum(os.times()[:2]), _machine_idle())
+        server, _ = _processes(proc.pid)
+        backends0, sessions0 = _backends(url)
+        cpu0 = (_ticks(server), {pid: _ticks([pid]) for pid in backends0}, sum(os.times()[:2]), _machine_idle())
         latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
                                                       args.customers))
         idle1, total1 = _machine_idle()
-        cpu = [(_ticks(server) - cpu0[0]), (_ticks(postgres) - cpu0[1]), sum(os.times()[:2]) - cpu0[2]]
+        cpu = [_ticks(server) - cpu0[0], 0.0, sum(os.times()[:2]) - cpu0[2]]
+        backends1, sessions1 = _backends(url)
+        cpu[1] = sum(_ticks([pid]) - cpu0[1].get(pid, 0.0) for pid in backends1)
+        res["sessions_opened"] = sessions1 - sessions0
         res["cpu_per_order_ms"] = [1000 * x / len(latencies) for x in cpu]
         res["idle_share"] = (idle1 - cpu0[3][0]) / max(1.0, total1 - cpu0[3][1])
         res["cpu_ms_after"] = c.calibrate()
@@ -262,7 +287,9 @@ def report(results: list[c.Result], args: Any) -> None:
               f"load average after {tuple(round(x, 2) for x in r['load'])}; {r['machine']}; {r['date']}")
         server, pg, client = r["cpu_per_order_ms"]
         print(f"CPU per order (in flight {r['concurrency']}): server {server:.2f} ms, PostgreSQL {pg:.2f} ms, "
-              f"client {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %")
+              f"client {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
+              f"{r['sessions_opened']} PostgreSQL sessions opened while measuring (a backend that exited is "
+              "missing from the PostgreSQL figure)")
         met = r["rps"] >= GOAL_RPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]
         print(f"goal ≥ {GOAL_RPS:.0f} req/s and p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if met else 'NOT met'}")
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -33,7 +34,12 @@ class ApiContext:
     tokens: TokenCache = field(default_factory=TokenCache)  # bearer tokens recently found valid
 
 
-def api(request: Request) -> ApiContext:
+async def api(request: Request) -> ApiContext:
+    """Async (as ``caller``): FastAPI runs a sync dependency in its thread pool, a hop per request for nothing."""
+    return _context(request)
+
+
+def _context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.api
     return ctx
 
@@ -42,10 +48,17 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `licensedesk to
                                                    "(HTTP Basic with a user's password is accepted too)")
 
 
-def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
-    """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth."""
-    ctx = api(request)
-    return authenticate(ctx.svc, request.headers.get("authorization"), ctx.tokens)
+async def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
+    """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth.
+
+    A bearer token remembered as valid answers on the event loop; anything that needs the database (or
+    argon2) runs in the thread pool."""
+    ctx = _context(request)
+    header = request.headers.get("authorization")
+    remembered = ctx.tokens.known(header)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(authenticate, ctx.svc, header, ctx.tokens)
 
 
 Ctx = Annotated[ApiContext, Depends(api)]

@@ -111,6 +111,13 @@ class TokenCache:
         self._actors: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def known(self, authorization: str | None) -> Actor | None:
+        """The caller of a remembered ``Bearer`` header, without touching the database (else None)."""
+        scheme, _, credentials = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials:
+            return None
+        return self.get(token_digest(credentials.strip()))
+
     def get(self, digest: str) -> Actor | None:
         with self._lock:
             found = self._actors.get(digest)
