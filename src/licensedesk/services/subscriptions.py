@@ -44,7 +44,7 @@ def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: 
                 sub: Subscription) -> list[str]:
     """One document per (customer, due rule) over the lines; due dates come from the policy."""
     issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy))
-    uow.notices.add_all([(notice, customer) for customer, _, notice in issued], now)
+    uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
     return [number for _, number, _ in issued]
 
 

@@ -502,12 +502,27 @@ class NoticeRepository:
         """
         if bulk.is_postgres(self.conn) and len(notices) > 1:
             return self._add_all_skipping(notices, at)
-        seen = self._recorded([notice for notice, _ in notices])
+        return self._insert(self._unseen(notices, self._recorded([notice for notice, _ in notices])), at)
+
+    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        """``add_all`` for the notices of documents numbered in this transaction, without the look-up: their
+        subject is a number just taken from the gapless counter, so none can be recorded yet (the unique
+        key on (kind, subject, date) still stands behind this)."""
+        return self._insert(self._unseen(notices, set()), at)
+
+    def expect(self, customers: Sequence[str]) -> None:
+        """Notices for these customers follow in this transaction: nothing to prepare here."""
+
+    @staticmethod
+    def _unseen(notices: Sequence[tuple[Notice, str]], seen: set[tuple[str, str, date]]) -> list[tuple[Notice, str]]:
         new = []
         for notice, customer in notices:
             if (notice.kind, notice.subject, notice.on) not in seen:
                 seen.add((notice.kind, notice.subject, notice.on))
                 new.append((notice, customer))
+        return new
+
+    def _insert(self, new: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         with _conflicts():
             ids = _insert_all(self.conn, t.notices, [
                 {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
