@@ -104,7 +104,7 @@ def run(url: str, token: str, args: Any) -> None:
     print(f"time inside cursor.execute per order: {1000 * sum(t for _, t in log) / args.orders:.2f} ms; "
           f"this process's CPU per order: {1000 * cpu / args.orders:.2f} ms")
     if args.profile:
-        profiler.report(args.profile)
+        profiler.report(args.profile, args.orders)
     if args.show:
         print(f"\nthe last order's {len(last)} statements:")
         for n, (statement, took) in enumerate(last, 1):
@@ -117,7 +117,7 @@ class _Profiler:
 
         self.prof, self.enabled = cProfile.Profile(), False
 
-    def report(self, path: str) -> None:
+    def report(self, path: str, orders: int) -> None:
         import io
         import pstats
 
@@ -127,7 +127,8 @@ class _Profiler:
         stats.print_stats(40)
         text.write("\n--- by own time ---\n")
         stats.sort_stats("tottime").print_stats(40)
-        print(f"\n== cProfile of the thread pool's work, written to {path} ==")
+        print(f"\n== cProfile of the thread pool's work, written to {path}: "
+              f"{stats.total_calls / orders:,.0f} Python function calls per order ==")
         print(text.getvalue())
 
 

@@ -77,8 +77,11 @@ class CustomerRepository:
                         ownership_percent=None if row.ownership_percent is None else float(row.ownership_percent),
                         id=row.id, name_kana=row.name_kana)
 
+    # Built once (as the hot queries below): SQLAlchemy then neither rebuilds the statement nor its cache key.
+    _GET = select(t.customers).where(t.customers.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Customer | None:
-        row = self.conn.execute(select(t.customers).where(t.customers.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def list(self) -> list[Customer]:
@@ -99,8 +102,10 @@ class TenantRepository:
         return Tenant(ref=row.ref, customer_ref=row.customer_ref, domain=row.domain, country=row.country,
                       syndication=row.syndication, id=row.id)
 
+    _GET = select(t.tenants).where(t.tenants.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Tenant | None:
-        row = self.conn.execute(select(t.tenants).where(t.tenants.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def by_domain(self, domain: str) -> Tenant | None:
@@ -131,21 +136,25 @@ class OfferRepository:
 
     def _prices(self, codes: Sequence[str]) -> dict[str, list[PriceRow]]:
         out: dict[str, list[PriceRow]] = {c: [] for c in codes}
-        rows = self.conn.execute(select(t.price_rows).where(t.price_rows.c.offer_code.in_(codes))
-                                 .order_by(t.price_rows.c.id))
+        rows = self.conn.execute(self._PRICES, {"codes": list(codes)})
         for r in rows:
             out[r.offer_code].append(PriceRow(Term(r.term), Billing(r.billing), r.unit_price,
                                               r.effective_from, r.effective_to))
         return out
 
+    _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
+               .order_by(t.price_rows.c.id))
+
     def get(self, code: str) -> Offer | None:
         if code in self._read:
             return self._read[code]
-        row = self.conn.execute(select(t.offers).where(t.offers.c.code == code)).first()
+        row = self.conn.execute(self._GET, {"code": code}).first()
         if row is None:
             return None
         found = self._read[code] = Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
         return found
+
+    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
 
     def kind(self, code: str) -> str | None:
         """The offer's kind (from the offer read in this unit of work, if it was)."""
@@ -282,8 +291,10 @@ class SubscriptionRepository:
         _restore_state(sub, row.state)
         return sub
 
+    _GET = select(t.subscriptions).where(t.subscriptions.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Subscription | None:
-        row = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def for_customer(self, customer: str) -> list[Subscription]:
