@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -106,8 +107,8 @@ class TokenCache:
     ``size`` of them; a token deleted from the database is refused again at most ``seconds`` later.
     """
 
-    def __init__(self, seconds: float = 10.0, size: int = 1024) -> None:
-        self.seconds, self.size = seconds, size
+    def __init__(self, seconds: float = 10.0, size: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
         self._actors: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -121,13 +122,13 @@ class TokenCache:
     def get(self, digest: str) -> Actor | None:
         with self._lock:
             found = self._actors.get(digest)
-            if found is None or found[0] < time.monotonic():
+            if found is None or found[0] < self.clock():
                 return None
             return found[1]
 
     def put(self, digest: str, actor: Actor) -> None:
         with self._lock:
-            self._actors[digest] = (time.monotonic() + self.seconds, actor)
+            self._actors[digest] = (self.clock() + self.seconds, actor)
             self._actors.move_to_end(digest)
             while len(self._actors) > self.size:
                 self._actors.popitem(last=False)
