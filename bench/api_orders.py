@@ -10,7 +10,11 @@ token lookup, the parties' checks, the subscription, its first invoice (numbered
 the notice, the outbox mail, the audit entry and the idempotency record, in one transaction.
 
 A warm-up of ``--warmup`` orders (not counted) comes first. Prints requests/s, latency p50/p95/p99/max
-and the errors by status. The client runs on the same machine and takes CPU from the server.
+and the errors by status. The client runs on the same machine and takes CPU from the server: the CPU
+time (user + system, from /proc) spent during the timed orders by the server's processes, by the
+PostgreSQL backends connected to the benchmark's database and by the client itself is printed per
+order, with the machine's idle share and the number of PostgreSQL sessions opened meanwhile.
+``--concurrency`` takes a comma-separated list for a sweep (one server and database per value).
 
     .venv/bin/python bench/api_orders.py                     # PostgreSQL on 127.0.0.1, workers = cores
     .venv/bin/python bench/api_orders.py --workers 2 --requests 3000 --concurrency 16
@@ -42,15 +46,80 @@ def main(argv: list[str]) -> int:
     p = c.parser(__doc__ or "")
     p.add_argument("--requests", type=int, default=3000, help="orders measured (default 3,000)")
     p.add_argument("--warmup", type=int, default=200, help="orders before measuring (default 200)")
-    p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    p.add_argument("--concurrency", default="16", help="requests in flight (default 16); a comma-separated "
+                   "list runs one measurement per value")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes "
                    "(default: the number of cores)")
     p.add_argument("--customers", type=int, default=200, help="customers (one tenant each) the orders spread "
                    "over (default 200)")
+    p.add_argument("--server-option", action="append", default=[], metavar="ARG",
+                   help="an extra uvicorn argument, repeatable (e.g. --server-option=--loop=asyncio "
+                        "--server-option=--http=h11 to compare without uvloop/httptools)")
     args = p.parse_args(argv)
     if not args.database_url:
         args.database_url = [c.DEFAULT_POSTGRES]
-    return c.run(args, argv, bench, report)
+    sweep = [int(n) for n in str(args.concurrency).split(",")]
+    results = []
+    for n in sweep:
+        args.concurrency = n
+        results.append(bench(args.database_url[0], args))
+    report(results, args)
+    return 0
+
+
+def _ticks(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` (those still alive)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(group: int) -> tuple[list[int], list[int]]:
+    """(the server's processes: its process group; every ``postgres`` process)."""
+    server, postgres = [], []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(rest[2]) == group:
+            server.append(int(entry))
+        elif name == "postgres" or name.startswith("postgres:"):
+            postgres.append(int(entry))
+    return server, postgres
+
+
+def _backends(url: str) -> tuple[list[int], int]:
+    """The PostgreSQL backends connected to the benchmark's database now, and its sessions opened so far."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            pids = [int(r[0]) for r in conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))]
+            sessions = int(conn.execute(text(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()")).scalar_one())
+    finally:
+        engine.dispose()
+    return pids, sessions
+
+
+def _machine_idle() -> tuple[float, float]:
+    with open("/proc/stat") as f:
+        fields = [float(x) for x in f.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
 
 
 def _database(spec: str) -> tuple[str, Any]:
@@ -103,11 +172,11 @@ def _free_port() -> int:
         return port
 
 
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, port: int, options: list[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LICENSEDESK_DATABASE_URL": url, "PYTHONPATH": str(c.ROOT / "src")}
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "licensedesk.entrypoints.api.asgi:without_scheduler",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-           "--no-access-log"]
+           "--no-access-log", *options]
     return subprocess.Popen(cmd, env=env, start_new_session=True)
 
 
@@ -173,14 +242,24 @@ def bench(spec: str, args: Any) -> c.Result:
         print(f"[{label}] seeding {args.customers} customers …", flush=True)
         token = c.in_child(seed, url, args.customers)
         port = _free_port()
-        proc = start_server(url, args.workers, port)
+        proc = start_server(url, args.workers, port, args.server_option)
         base = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(base, proc))
         res["cpu_ms_before"] = c.calibrate()
         asyncio.run(drive(base, token, 0, args.warmup, args.concurrency, args.customers))
         print(f"[{label}] {args.requests} orders, {args.concurrency} in flight, {args.workers} workers …", flush=True)
+        server, _ = _processes(proc.pid)
+        backends0, sessions0 = _backends(url)
+        cpu0 = (_ticks(server), {pid: _ticks([pid]) for pid in backends0}, sum(os.times()[:2]), _machine_idle())
         latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
                                                       args.customers))
+        idle1, total1 = _machine_idle()
+        cpu = [_ticks(server) - cpu0[0], 0.0, sum(os.times()[:2]) - cpu0[2]]
+        backends1, sessions1 = _backends(url)
+        cpu[1] = sum(_ticks([pid]) - cpu0[1].get(pid, 0.0) for pid in backends1)
+        res["sessions_opened"] = sessions1 - sessions0
+        res["cpu_per_order_ms"] = [1000 * x / len(latencies) for x in cpu]
+        res["idle_share"] = (idle1 - cpu0[3][0]) / max(1.0, total1 - cpu0[3][1])
         res["cpu_ms_after"] = c.calibrate()
         res.update(rps=len(latencies) / wall, wall_s=wall, p50_ms=_pct(latencies, 0.50),
                    p95_ms=_pct(latencies, 0.95), p99_ms=_pct(latencies, 0.99), max_ms=1000 * max(latencies),
@@ -206,6 +285,11 @@ def report(results: list[c.Result], args: Any) -> None:
     for r in results:
         print(f"statuses {r['statuses']}; CPU calibration {r['cpu_ms_before']:.0f} → {r['cpu_ms_after']:.0f} ms; "
               f"load average after {tuple(round(x, 2) for x in r['load'])}; {r['machine']}; {r['date']}")
+        server, pg, client = r["cpu_per_order_ms"]
+        print(f"CPU per order (in flight {r['concurrency']}): server {server:.2f} ms, PostgreSQL {pg:.2f} ms, "
+              f"client {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
+              f"{r['sessions_opened']} PostgreSQL sessions opened while measuring (a backend that exited is "
+              "missing from the PostgreSQL figure)")
         met = r["rps"] >= GOAL_RPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]
         print(f"goal ≥ {GOAL_RPS:.0f} req/s and p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if met else 'NOT met'}")
 

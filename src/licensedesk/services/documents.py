@@ -30,7 +30,7 @@ def issue(uow: UnitOfWork, customer: str, day: date, lines: Sequence[ChargeLine]
           now: datetime, due: date | None = None) -> str | None:
     """Issue one document over ``lines`` not billed before; returns its number (None if nothing is left)."""
     issued = issue_all(uow, day, now, [Wanted(customer, lines, policy, due)])
-    uow.notices.add_all([(notice, customer) for customer, _, notice in issued], now)
+    uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
     return issued[0].number if issued else None
 
 
@@ -53,7 +53,8 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
         fresh = [line for line in w.lines if (line.subscription, line.key) not in billed]
         if fresh:
             drafts.append((draft_document(w.customer, day, fresh, w.policy, w.due), w.policy))
-    numbers = _numbers(uow, day, [draft for draft, _ in drafts])
+    uow.notices.expect([draft.customer for draft, _ in drafts])  # what the notices need, before the lock
+    numbers = _numbers(uow, day, [draft for draft, _ in drafts])  # the counter stays locked until commit
     uow.documents.add_all([(draft, number, first_dunning_on(draft, policy))
                            for (draft, policy), number in zip(drafts, numbers, strict=True)], now)
     uow.archive.enqueue_all(numbers, now)  # 電子帳簿保存法: archived after commit by services.archive.run

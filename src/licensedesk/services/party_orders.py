@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.parties import GroupRule, MigrationSource, OrderParties
 from licensedesk.domain.subscription import Subscription
 
 from . import subscriptions as subscription_service
 from .context import Services
-from .lending import lend
 from .parties import choice, customer_of, tenant_of
 
 
@@ -26,16 +24,14 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, po
     with svc.uow() as uow:
         ten = tenant_of(uow, tenant)
         end_user = customer_of(uow, ten.customer_ref)
-        found = uow.offers.get(offer)
-        if found is None:
-            raise InvalidInput(f"offer {offer} is not in the catalog", f"商品 {offer} はカタログにありません",
-                               code="CATALOG-UNKNOWN-OFFER", offer=offer)
+        found = subscription_service.offer_of(uow, offer)
         chosen = svc.policy(policy)
         parties = OrderParties(end_user, ten, found.kind,
                                None if ordering_party is None else customer_of(uow, ordering_party),
                                migrate, source, uow.parties.relationships.accepted(tenant))
         share = parties.check(GroupRule(chosen.group_ownership_threshold_percent, chosen.group_ownership_inclusive))
-        sub = subscription_service.order(lend(svc, uow), now, ref=ref, tenant=tenant, offer=offer, policy=policy,
+        # the engine's own order on the parties and offer just checked (read once, not twice)
+        sub = subscription_service.place(uow, svc, now, end_user, ten, found, ref=ref, policy=policy,
                                          **order_fields)
         if ordering_party is not None and share is not None:
             uow.parties.details.set_ordering_party(ref, end_user.ref, ordering_party, f"{share.normalize():f}")

@@ -12,8 +12,10 @@ from typing import Any
 
 from licensedesk.domain import subscription as subs
 from licensedesk.domain.calendar import Billing, Term
+from licensedesk.domain.catalog import Offer
 from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.ordering import OrderRequest, place_order
+from licensedesk.domain.parties import Customer, Tenant
 from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import ChargeLine, Status, Subscription, When
 
@@ -42,7 +44,7 @@ def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: 
                 sub: Subscription) -> list[str]:
     """One document per (customer, due rule) over the lines; due dates come from the policy."""
     issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy))
-    uow.notices.add_all([(notice, customer) for customer, _, notice in issued], now)
+    uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
     return [number for _, number, _ in issued]
 
 
@@ -72,29 +74,44 @@ def _current(uow: UnitOfWork, ref: str, svc: Services, now: datetime) -> Subscri
 def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, term: str, billing: str,
           quantity: int, policy: str | None = None, auto_renew: bool | None = None,
           align_with: str | None = None, align_calendar_month: bool = False) -> Subscription:
-    when = svc.when(now)
     with svc.uow() as uow:
         ten = uow.tenants.get(tenant)
         if ten is None:
             raise NotFound(f"no tenant {tenant}", f"テナント {tenant} はありません", ref=tenant)
         customer = uow.customers.get(ten.customer_ref)
         assert customer is not None
-        found = uow.offers.get(offer)
-        if found is None:
-            raise InvalidInput(f"offer {offer} is not in the catalog", f"商品 {offer} はカタログにありません",
-                               code="CATALOG-UNKNOWN-OFFER", offer=offer)
-        if uow.subscriptions.get(ref) is not None:
-            raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
-        chosen = svc.policy(policy)
-        term_, billing_ = _term(term), _billing(billing)
-        price = (0 if found.is_trial else found.one_time_price(when.today) if found.is_perpetual
-                 else found.price_on(term_, billing_, when.today).unit_price)
-        req = OrderRequest(ref, found, term_, billing_, quantity, auto_renew,
-                           _get(uow, align_with) if align_with else None, align_calendar_month)
-        sub = place_order(chosen, customer, ten, req, when, price)
-        persist(uow, sub, now, svc, new=True)
+        sub = place(uow, svc, now, customer, ten, offer_of(uow, offer), ref=ref, term=term, billing=billing,
+                    quantity=quantity, policy=policy, auto_renew=auto_renew, align_with=align_with,
+                    align_calendar_month=align_calendar_month)
         uow.commit()
         return sub
+
+
+def offer_of(uow: UnitOfWork, code: str) -> Offer:
+    found = uow.offers.get(code)
+    if found is None:
+        raise InvalidInput(f"offer {code} is not in the catalog", f"商品 {code} はカタログにありません",
+                           code="CATALOG-UNKNOWN-OFFER", offer=code)
+    return found
+
+
+def place(uow: UnitOfWork, svc: Services, now: datetime, customer: Customer, ten: Tenant, found: Offer, *,
+          ref: str, term: str, billing: str, quantity: int, policy: str | None = None,
+          auto_renew: bool | None = None, align_with: str | None = None,
+          align_calendar_month: bool = False) -> Subscription:
+    """``order`` on parties and an offer the caller has loaded in ``uow`` (it commits)."""
+    when = svc.when(now)
+    if uow.subscriptions.get(ref) is not None:
+        raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
+    chosen = svc.policy(policy)
+    term_, billing_ = _term(term), _billing(billing)
+    price = (0 if found.is_trial else found.one_time_price(when.today) if found.is_perpetual
+             else found.price_on(term_, billing_, when.today).unit_price)
+    req = OrderRequest(ref, found, term_, billing_, quantity, auto_renew,
+                       _get(uow, align_with) if align_with else None, align_calendar_month)
+    sub = place_order(chosen, customer, ten, req, when, price)
+    persist(uow, sub, now, svc, new=True)
+    return sub
 
 
 def _term(value: str) -> Term:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -76,8 +77,11 @@ class CustomerRepository:
                         ownership_percent=None if row.ownership_percent is None else float(row.ownership_percent),
                         id=row.id, name_kana=row.name_kana)
 
+    # Built once (as the hot queries below): SQLAlchemy then neither rebuilds the statement nor its cache key.
+    _GET = select(t.customers).where(t.customers.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Customer | None:
-        row = self.conn.execute(select(t.customers).where(t.customers.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def list(self) -> list[Customer]:
@@ -98,8 +102,10 @@ class TenantRepository:
         return Tenant(ref=row.ref, customer_ref=row.customer_ref, domain=row.domain, country=row.country,
                       syndication=row.syndication, id=row.id)
 
+    _GET = select(t.tenants).where(t.tenants.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Tenant | None:
-        row = self.conn.execute(select(t.tenants).where(t.tenants.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def by_domain(self, domain: str) -> Tenant | None:
@@ -110,9 +116,11 @@ class TenantRepository:
 class OfferRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._read: dict[str, Offer] = {}  # offers read in this unit of work (an order reads its offer once)
 
     def put(self, offer: Offer) -> None:
         """Insert or replace an offer with its whole price history."""
+        self._read.pop(offer.code, None)
         exists = self.conn.execute(select(t.offers.c.code).where(t.offers.c.code == offer.code)).first()
         if exists:
             self.conn.execute(update(t.offers).where(t.offers.c.code == offer.code)
@@ -139,11 +147,26 @@ class OfferRepository:
                                               r.effective_from, r.effective_to))
         return out
 
+    _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
+               .order_by(t.price_rows.c.id))
+
     def get(self, code: str) -> Offer | None:
+        if code in self._read:
+            return self._read[code]
         row = self.conn.execute(self._GET, {"code": code}).first()
         if row is None:
             return None
-        return Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+        found = self._read[code] = Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+        return found
+
+    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
+
+    def kind(self, code: str) -> str | None:
+        """The offer's kind (from the offer read in this unit of work, if it was)."""
+        if code in self._read:
+            return self._read[code].kind.value
+        value: str | None = self.conn.execute(select(t.offers.c.kind).where(t.offers.c.code == code)).scalar()
+        return value
 
     def list(self) -> list[Offer]:
         rows = list(self.conn.execute(select(t.offers).order_by(t.offers.c.code)))
@@ -157,12 +180,15 @@ class PolicyStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._cache: dict[str, Policy] = {}
+        self._committed = _COMMITTED_DIGESTS.setdefault(conn.engine, set())
 
     def ensure(self, policy: Policy) -> str:
         digest = policy.digest
-        if digest not in self._cache:
+        if digest not in self._cache and digest not in self._committed:
             found = self.conn.execute(select(t.policies.c.digest).where(t.policies.c.digest == digest)).first()
-            if not found:
+            if found:
+                self._committed.add(digest)  # committed by someone: it stays (policies are never deleted)
+            else:
                 self.conn.execute(insert(t.policies).values(digest=digest, name=policy.name,
                                                             version=policy.version, body=policy.to_mapping()))
             self._cache[digest] = policy
@@ -177,6 +203,9 @@ class PolicyStore:
 
 
 _PARSED: dict[str, Policy] = {}
+# Per database (engine): digests whose row was found committed. A row this transaction inserts is not added
+# (it may roll back); the next unit of work finds it and adds it. Saves every order its policy look-up.
+_COMMITTED_DIGESTS: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
 _SCALARS = (
@@ -288,8 +317,10 @@ class SubscriptionRepository:
         _restore_state(sub, row.state)
         return sub
 
+    _GET = select(t.subscriptions).where(t.subscriptions.c.ref == bindparam("ref"))
+
     def get(self, ref: str) -> Subscription | None:
-        row = self.conn.execute(select(t.subscriptions).where(t.subscriptions.c.ref == ref)).first()
+        row = self.conn.execute(self._GET, {"ref": ref}).first()
         return self._from(row) if row else None
 
     def for_customer(self, customer: str) -> list[Subscription]:
@@ -511,12 +542,27 @@ class NoticeRepository:
         """
         if bulk.is_postgres(self.conn) and len(notices) > 1:
             return self._add_all_skipping(notices, at)
-        seen = self._recorded([notice for notice, _ in notices])
+        return self._insert(self._unseen(notices, self._recorded([notice for notice, _ in notices])), at)
+
+    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        """``add_all`` for the notices of documents numbered in this transaction, without the look-up: their
+        subject is a number just taken from the gapless counter, so none can be recorded yet (the unique
+        key on (kind, subject, date) still stands behind this)."""
+        return self._insert(self._unseen(notices, set()), at)
+
+    def expect(self, customers: Sequence[str]) -> None:
+        """Notices for these customers follow in this transaction: nothing to prepare here."""
+
+    @staticmethod
+    def _unseen(notices: Sequence[tuple[Notice, str]], seen: set[tuple[str, str, date]]) -> list[tuple[Notice, str]]:
         new = []
         for notice, customer in notices:
             if (notice.kind, notice.subject, notice.on) not in seen:
                 seen.add((notice.kind, notice.subject, notice.on))
                 new.append((notice, customer))
+        return new
+
+    def _insert(self, new: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         with _conflicts():
             ids = _insert_all(self.conn, t.notices, [
                 {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select, text
 
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
 
@@ -37,26 +37,29 @@ class ApiRepository:
     def add_token(self, user_id: int, token_hash: str, at: datetime) -> None:
         self.conn.execute(insert(api_tokens).values(user_id=user_id, token_hash=token_hash, created_at=at))
 
+    _IDEMPOTENT = select(api_idempotency).where(api_idempotency.c.actor == bindparam("actor"),
+                                                 api_idempotency.c.key == bindparam("key"))
+    _LAST_HASH = select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+
     def idempotent(self, actor: str, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(api_idempotency).where(
-            api_idempotency.c.actor == actor, api_idempotency.c.key == key)).mappings().first()
+        row = self.conn.execute(self._IDEMPOTENT, {"actor": actor, "key": key}).mappings().first()
         return dict(row) if row else None
 
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None:
-        self.conn.execute(insert(api_idempotency).values(
-            actor=actor, key=key, method=method, path=path, body_hash=body_hash, status=status,
-            response=response, created_at=at))
+        self.conn.execute(insert(api_idempotency), {
+            "actor": actor, "key": key, "method": method, "path": path, "body_hash": body_hash, "status": status,
+            "response": response, "created_at": at})
 
     def lock_audit(self) -> None:
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
 
     def last_audit_hash(self) -> str | None:
-        return self.conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
+        return self.conn.execute(self._LAST_HASH).scalar()
 
     def add_audit(self, entry: dict[str, Any], prev_hash: str, digest: str) -> None:
-        self.conn.execute(insert(audit_log).values(**entry, prev_hash=prev_hash, hash=digest))
+        self.conn.execute(insert(audit_log), {**entry, "prev_hash": prev_hash, "hash": digest})
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]

@@ -41,13 +41,26 @@ def _message(notice: Notice, customer: str, at: datetime, notice_id: int | None,
 class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._expected: dict[str, str | None] = {}  # recipients looked up ahead (``expect``), used once
 
     def recipient(self, customer: str) -> str | None:
         """The customer's billing contact e-mail, else its primary contact's."""
         return self.recipients([customer]).get(customer)
 
     def recipients(self, customers: Sequence[str]) -> dict[str, str]:
-        """``recipient`` for many customers in one query (customers without one are left out)."""
+        """``recipient`` for many customers in one query (customers without one are left out); customers
+        ``expect``-ed since are answered from that look-up, once."""
+        known = {customer: self._expected.pop(customer) for customer in set(customers) & self._expected.keys()}
+        missing = sorted(set(customers) - known.keys())
+        if missing:
+            known.update(self._look_up(missing))
+        return {customer: email for customer, email in known.items() if email is not None}
+
+    def expect(self, customers: Sequence[str]) -> None:
+        """Look these customers' recipients up now, for messages queued later in this transaction."""
+        self._expected.update(self._look_up(sorted(set(customers))))
+
+    def _look_up(self, customers: Sequence[str]) -> dict[str, str | None]:
         c = tp.customer_contacts.c
         rows = self.conn.execute(select(c.customer_ref, c.role, c.email).where(
             bulk.among(self.conn, c.customer_ref, sorted(set(customers))), c.role.in_(RECIPIENT_ROLES))
@@ -57,7 +70,7 @@ class OutboxRepository:
             rank = RECIPIENT_ROLES.index(role)
             if customer not in best or rank < best[customer][0]:
                 best[customer] = (rank, email)
-        return {customer: email for customer, (_, email) in best.items()}
+        return {customer: best[customer][1] if customer in best else None for customer in customers}
 
     def enqueue(self, notice: Notice, customer: str, at: datetime, notice_id: int | None = None) -> int:
         result = self.conn.execute(insert(om).values(**_message(notice, customer, at, notice_id,
@@ -121,7 +134,16 @@ class OutboxNoticeRepository(NoticeRepository):
         super().__init__(conn)
         self.outbox = OutboxRepository(conn)
 
+    def expect(self, customers: Sequence[str]) -> None:
+        """Look the recipients up now (before a document number is taken: the counter stays locked to commit)."""
+        self.outbox.expect(customers)
+
     def add_all(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         recorded = super().add_all(notices, at)  # ``add`` comes here too
+        self.outbox.enqueue_all(recorded, at)
+        return recorded
+
+    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        recorded = super().add_issued(notices, at)
         self.outbox.enqueue_all(recorded, at)
         return recorded

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from licensedesk.domain.onboarding import Application, ApplicationStatus
 from licensedesk.domain.parties import Address, Contact, ContactRole, Customer, Purpose, Tenant, TenantOrigin
@@ -56,14 +56,18 @@ class PartyDetailRepository:
                 {"customer_ref": c.ref, "position": i, "name": x.name, "email": x.email, "role": x.role.value}
                 for i, x in enumerate(c.contacts)])
 
+    _DETAILS = select(p.customer_details).where(p.customer_details.c.customer_ref == bindparam("ref"))
+    _CONTACTS = (select(p.customer_contacts).where(p.customer_contacts.c.customer_ref == bindparam("ref"))
+                 .order_by(p.customer_contacts.c.position))
+    _TENANT_DETAILS = select(p.tenant_details).where(p.tenant_details.c.tenant_ref == bindparam("ref"))
+
     def _with_details(self, c: Customer) -> Customer:
-        row = self.conn.execute(select(p.customer_details).where(p.customer_details.c.customer_ref == c.ref)).first()
+        row = self.conn.execute(self._DETAILS, {"ref": c.ref}).first()
         if row is not None:
             c.purpose = Purpose(row.purpose)
             if row.postal_code is not None:
                 c.address = Address(row.postal_code, row.prefecture, row.city, row.line1, row.line2 or "")
-        contacts = self.conn.execute(select(p.customer_contacts).where(p.customer_contacts.c.customer_ref == c.ref)
-                                     .order_by(p.customer_contacts.c.position))
+        contacts = self.conn.execute(self._CONTACTS, {"ref": c.ref})
         c.contacts = tuple(Contact(r.name, r.email, ContactRole(r.role)) for r in contacts)
         return c
 
@@ -82,7 +86,7 @@ class PartyDetailRepository:
             self.conn.execute(insert(p.tenant_details).values(tenant_ref=tenant.ref, **values))
 
     def _tenant_details(self, tenant: Tenant) -> Tenant:
-        row = self.conn.execute(select(p.tenant_details).where(p.tenant_details.c.tenant_ref == tenant.ref)).first()
+        row = self.conn.execute(self._TENANT_DETAILS, {"ref": tenant.ref}).first()
         if row is not None:
             tenant.origin, tenant.vl_licences = TenantOrigin(row.origin), bool(row.vl_licences)
         return tenant
@@ -179,10 +183,12 @@ class RelationshipRepository:
         rows = self.conn.execute(select(p.relationship_requests).order_by(p.relationship_requests.c.id))
         return [self._from(r) for r in rows]
 
+    _ACCEPTED = select(p.relationship_requests.c.id).where(
+        p.relationship_requests.c.tenant_ref == bindparam("tenant"),
+        p.relationship_requests.c.status == RelationshipStatus.ACCEPTED.value)
+
     def accepted(self, tenant: str) -> bool:
-        return self.conn.execute(select(p.relationship_requests.c.id).where(
-            p.relationship_requests.c.tenant_ref == tenant,
-            p.relationship_requests.c.status == RelationshipStatus.ACCEPTED.value)).first() is not None
+        return self.conn.execute(self._ACCEPTED, {"tenant": tenant}).first() is not None
 
     def add_admin(self, a: AdminRelationship) -> None:
         result = self.conn.execute(insert(p.admin_relationships).values(

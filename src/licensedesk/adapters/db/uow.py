@@ -73,7 +73,7 @@ class SqlUnitOfWork:
         self.scheduler = SchedulerStateRepository(conn)
         if self.queue_mail:  # a committed provisionable order also queues its upstream purchase (issue 8)
             self.upstream = upstream = UpstreamRepository(conn)
-            self.subscriptions = ProvisioningSubscriptionRepository(conn, self.policies, upstream)
+            self.subscriptions = ProvisioningSubscriptionRepository(conn, self.policies, upstream, self.offers)
         return self  # the rest are built on first use (__getattr__): most units of work never use them
 
     _ON_FIRST_USE: ClassVar[dict[str, Callable[[SqlUnitOfWork, Connection], Any]]] = {

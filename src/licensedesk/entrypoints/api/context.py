@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -22,7 +23,7 @@ from licensedesk.services.lending import lend
 
 from . import audit
 from .errors import ApiError
-from .security import Actor, Role, authenticate, require
+from .security import Actor, Role, TokenCache, authenticate, require
 
 
 @dataclass
@@ -30,9 +31,15 @@ class ApiContext:
     svc: Services
     settings: Settings
     clock: Any  # SystemClock in production; tests move a fixed clock
+    tokens: TokenCache = field(default_factory=TokenCache)  # bearer tokens recently found valid
 
 
-def api(request: Request) -> ApiContext:
+async def api(request: Request) -> ApiContext:
+    """Async (as ``caller``): FastAPI runs a sync dependency in its thread pool, a hop per request for nothing."""
+    return _context(request)
+
+
+def _context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.api
     return ctx
 
@@ -41,9 +48,17 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `licensedesk to
                                                    "(HTTP Basic with a user's password is accepted too)")
 
 
-def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
-    """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth."""
-    return authenticate(api(request).svc, request.headers.get("authorization"))
+async def caller(request: Request, _scheme: Annotated[Any, Depends(_bearer)] = None) -> Actor:
+    """The authenticated caller (401 otherwise); the scheme dependency only documents bearer auth.
+
+    A bearer token remembered as valid answers on the event loop; anything that needs the database (or
+    argon2) runs in the thread pool."""
+    ctx = _context(request)
+    header = request.headers.get("authorization")
+    remembered = ctx.tokens.known(header)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(authenticate, ctx.svc, header, ctx.tokens)
 
 
 Ctx = Annotated[ApiContext, Depends(api)]
@@ -85,9 +100,10 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
             svc = lend(ctx.svc, uow)
             prior = before(svc) if before is not None else None
             result = jsonable_encoder(run(svc, now))
-            audit.append(uow, now, actor.name, action, target, prior, result)
             if key is not None:
                 uow.api.remember(actor.name, key, method, path, digest, status, result, now)
+            # last before the commit: the audit chain's lock is held only across its own statements
+            audit.append(uow, now, actor.name, action, target, prior, result)
             uow.commit()
     except IntegrityError:
         if key is None:

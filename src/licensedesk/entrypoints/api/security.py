@@ -10,6 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -95,11 +99,55 @@ def _actor(user: dict[str, Any]) -> Actor:
     return Actor(user["name"], Role(user["role"]), user["customer_ref"])
 
 
-def authenticate(svc: Services, authorization: str | None) -> Actor:
-    """The caller from ``Authorization: Bearer <token>`` or ``Basic <name:password>``; 401 otherwise."""
+class TokenCache:
+    """Bearer tokens recently found valid, per process, for ``seconds`` (D-API-TOKEN-CACHE, session 3).
+
+    Saves every API request a connection checkout and a transaction of its own just to look the token up.
+    Only hits are kept (an unknown token is looked up every time), keyed by the token's SHA-256, at most
+    ``size`` of them; a token deleted from the database is refused again at most ``seconds`` later.
+    """
+
+    def __init__(self, seconds: float = 10.0, size: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._actors: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, authorization: str | None) -> Actor | None:
+        """The caller of a remembered ``Bearer`` header, without touching the database (else None)."""
+        scheme, _, credentials = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials:
+            return None
+        return self.get(token_digest(credentials.strip()))
+
+    def get(self, digest: str) -> Actor | None:
+        with self._lock:
+            found = self._actors.get(digest)
+            if found is None or found[0] < self.clock():
+                return None
+            return found[1]
+
+    def put(self, digest: str, actor: Actor) -> None:
+        with self._lock:
+            self._actors[digest] = (self.clock() + self.seconds, actor)
+            self._actors.move_to_end(digest)
+            while len(self._actors) > self.size:
+                self._actors.popitem(last=False)
+
+
+def authenticate(svc: Services, authorization: str | None, tokens: TokenCache | None = None) -> Actor:
+    """The caller from ``Authorization: Bearer <token>`` or ``Basic <name:password>``; 401 otherwise.
+
+    With ``tokens``, a bearer token found valid within its last seconds is not looked up again."""
     if not authorization:
         raise ApiError(401, "AUTH-REQUIRED", "authentication required", "認証が必要です")
     scheme, _, credentials = authorization.partition(" ")
+    if tokens is not None and scheme.lower() == "bearer" and credentials:
+        digest = token_digest(credentials.strip())
+        actor = tokens.get(digest)
+        if actor is None:
+            actor = authenticate(svc, authorization)
+            tokens.put(digest, actor)
+        return actor
     with svc.uow() as uow:
         if scheme.lower() == "bearer" and credentials:
             user = uow.api.user_by_token(token_digest(credentials.strip()))

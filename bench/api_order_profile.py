@@ -1,0 +1,163 @@
+"""Where one API order's time goes, deterministically: SQL statements per order, and a cProfile.
+
+Seeds a fresh PostgreSQL database exactly as ``bench/api_orders.py`` does, builds the ASGI app in this
+process (``create_app(Settings(), run_scheduler=False)``, the same app the server runs) and sends
+``--orders`` ``POST /api/v1/subscriptions`` one after the other through Starlette's TestClient, each
+with its own Idempotency-Key and the benchmark's body. An engine event counts every statement sent
+to the database (and ``commit``s); ``--show`` prints the statements of the last order with the time
+each took. The process's CPU time per order is printed too (server side plus TestClient's own, which
+stands in for uvicorn's). ``--profile FILE.prof`` runs cProfile over the orders in the threads that run
+the sync dependencies and endpoints (FastAPI's thread pool), i.e. the server's own work.
+
+Statement counts do not depend on the machine's load, so they compare trees exactly:
+
+    .venv/bin/python bench/api_order_profile.py --orders 200
+    PYTHONPATH=/tmp/old/src .venv/bin/python /tmp/old/bench/api_order_profile.py --orders 200
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import _common as c
+from api_orders import _database, seed
+
+
+def main(argv: list[str]) -> int:
+    p = c.parser(__doc__ or "")
+    p.add_argument("--orders", type=int, default=200, help="orders sent (default 200)")
+    p.add_argument("--warmup", type=int, default=20, help="orders before counting (default 20)")
+    p.add_argument("--customers", type=int, default=200, help="customers the orders spread over (default 200)")
+    p.add_argument("--show", action="store_true", help="print every statement of the last order")
+    args = p.parse_args(argv)
+    spec = (args.database_url or [c.DEFAULT_POSTGRES])[0]
+    url, drop = _database(spec)
+    try:
+        token = c.in_child(seed, url, args.customers)
+        run(url, token, args)
+    finally:
+        drop()
+    return 0
+
+
+def run(url: str, token: str, args: Any) -> None:
+    import os
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    os.environ["LICENSEDESK_DATABASE_URL"] = url
+    from licensedesk.config import Settings
+    from licensedesk.entrypoints.api.app import create_app
+
+    app = create_app(Settings(), run_scheduler=False)
+    engine = app.state.services.uow().engine  # type: ignore[attr-defined]
+    log: list[tuple[str, float]] = []
+    commits = [0]
+    started: dict[int, float] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        log.append((" ".join(statement.split()), time.perf_counter() - started.pop(id(cursor), time.perf_counter())))
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        commits[0] += 1
+
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def order(client: TestClient, i: int) -> None:
+        body = {"ref": f"s{i:07d}", "tenant": f"t{i % args.customers:05d}", "offer": "M365-E3", "term": "P1Y",
+                "billing": "monthly", "quantity": 1 + i % 50}
+        r = client.post("/api/v1/subscriptions", json=body, headers={**headers, "Idempotency-Key": f"bench-{i}"})
+        assert r.status_code == 201, r.text
+
+    if args.profile:
+        _profile_thread_pool(profiler)
+    with TestClient(app) as client:
+        for i in range(args.warmup):
+            order(client, i)
+        log.clear()
+        commits[0] = 0
+        watch, cpu = c.Stopwatch(), time.process_time()
+        profiler.enabled = bool(args.profile)
+        for i in range(args.warmup, args.warmup + args.orders - 1):
+            order(client, i)
+        mark = len(log)
+        order(client, args.warmup + args.orders - 1)
+        profiler.enabled = False
+        seconds, cpu = watch.seconds(), time.process_time() - cpu
+    last = log[mark:]
+    kinds = Counter(s.split(" ", 1)[0].upper() for s, _ in log)
+    print(f"{args.orders} orders in {seconds:.2f} s ({1000 * seconds / args.orders:.2f} ms each, one at a time, "
+          f"in process); tree {c.source_state()}")
+    print(f"SQL statements per order: {len(log) / args.orders:.2f} "
+          f"({', '.join(f'{k} {n / args.orders:.2f}' for k, n in kinds.most_common())}); "
+          f"commits per order: {commits[0] / args.orders:.2f}")
+    print(f"time inside cursor.execute per order: {1000 * sum(t for _, t in log) / args.orders:.2f} ms; "
+          f"this process's CPU per order: {1000 * cpu / args.orders:.2f} ms")
+    if args.profile:
+        profiler.report(args.profile, args.orders)
+    if args.show:
+        print(f"\nthe last order's {len(last)} statements:")
+        for n, (statement, took) in enumerate(last, 1):
+            print(f"{n:3d} {1000 * took:7.2f} ms  {statement[:150]}")
+
+
+class _Profiler:
+    def __init__(self) -> None:
+        import cProfile
+
+        self.prof, self.enabled = cProfile.Profile(), False
+
+    def report(self, path: str, orders: int) -> None:
+        import io
+        import pstats
+
+        self.prof.dump_stats(path)
+        text = io.StringIO()
+        stats = pstats.Stats(self.prof, stream=text).strip_dirs().sort_stats("cumulative")
+        stats.print_stats(40)
+        text.write("\n--- by own time ---\n")
+        stats.sort_stats("tottime").print_stats(40)
+        print(f"\n== cProfile of the thread pool's work, written to {path}: "
+              f"{stats.total_calls / orders:,.0f} Python function calls per order ==")
+        print(text.getvalue())
+
+
+profiler = _Profiler()
+
+
+def _profile_thread_pool(prof: _Profiler) -> None:
+    """Profile what FastAPI runs in its thread pool (sync dependencies and endpoints), one call at a time."""
+    import fastapi.dependencies.utils as deps
+    import fastapi.routing as routing
+    from starlette.concurrency import run_in_threadpool
+
+    def profiled(func: Any) -> Any:
+        def call(*a: Any, **kw: Any) -> Any:
+            if not prof.enabled:
+                return func(*a, **kw)
+            prof.prof.enable()
+            try:
+                return func(*a, **kw)
+            finally:
+                prof.prof.disable()
+        return call
+
+    async def run(func: Any, *a: Any, **kw: Any) -> Any:
+        return await run_in_threadpool(profiled(func), *a, **kw)
+
+    routing.run_in_threadpool = run  # type: ignore[assignment]
+    deps.run_in_threadpool = run  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,97 @@
+"""The API order's path (issue 7, item 7): one transaction, few statements, the serialising locks last.
+
+An order is serialised with every other order from the moment it takes its invoice number (the
+counter row stays locked until commit) and again by the audit chain's lock. These tests pin what
+keeps those sections short: the statements after the number, the audit entry last, one transaction
+(the bearer token is remembered, not looked up in a transaction of its own).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from test_api import Env, make_env, order
+
+from licensedesk.entrypoints.api import audit
+from licensedesk.entrypoints.api.security import Actor, Role, TokenCache
+
+
+def _recorded(env: Env) -> tuple[list[str], list[str]]:
+    """(statements, commits) the app's engine sends from now on."""
+    engine = env.client.app.state.services.uow().engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+    boundaries: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    @event.listens_for(engine, "commit")
+    def _commit(_conn: Any) -> None:
+        boundaries.append("commit")
+
+    return statements, boundaries
+
+
+def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_last(db_url: str) -> None:
+    env = make_env(db_url)
+    for ref in ("warm1", "warm2"):  # the token and the (committed) policy row are now known
+        assert order(env, ref, key=f"k-{ref}", role="sales").status_code == 201
+    statements, boundaries = _recorded(env)
+
+    assert order(env, "s1", key="k-1", role="sales").status_code == 201
+    assert order(env, "s2", key="k-2", role="sales").status_code == 201
+
+    assert boundaries.count("commit") == 2  # one transaction per order, nothing committed beside it
+    first = statements[:len(statements) // 2]
+    assert len(first) <= 25, first  # 34 before issue 7 item 7
+    taken = next(i for i, s in enumerate(first) if s.startswith("UPDATE number_series"))
+    after = [s.split(" (")[0] for s in first[taken + 1:]]
+    # under the counter's lock: the document, its lines, archive entry, notice, mail, idempotency, audit
+    assert len(after) <= 9, after
+    assert not any(s.startswith("SELECT") and "audit_log" not in s and "advisory" not in s for s in after), after
+    assert first[-1].startswith("INSERT INTO audit_log")  # the chain's lock is taken last
+    assert not any(s.startswith("SELECT") and "api_users" in s for s in statements)  # the token is remembered
+
+
+def test_the_audit_chain_and_numbers_hold_over_orders_placed_this_way(tmp_path: Path) -> None:
+    env = make_env(f"sqlite+pysqlite:///{tmp_path / 'api.sqlite3'}")
+    for i in range(5):
+        assert order(env, f"s{i}", key=f"k-{i}", role="sales").status_code == 201
+    with env.engine.connect() as conn:
+        numbers = [r[0] for r in conn.execute(text("SELECT number FROM documents ORDER BY id"))]
+        audited = conn.execute(text("SELECT target FROM audit_log WHERE action = 'subscription.order' ORDER BY id"))
+        assert [r[0] for r in audited] == [f"subscription:s{i}" for i in range(5)]
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 6)]
+    assert audit.verify(env.svc)["ok"] is True
+
+
+def test_the_token_cache_forgets_after_its_seconds_and_beyond_its_size() -> None:
+    now = [100.0]
+    cache = TokenCache(seconds=10, size=2, clock=lambda: now[0])
+    alice, bob, carol = (Actor(n, Role.SALES) for n in ("alice", "bob", "carol"))
+    cache.put("a", alice)
+    assert cache.get("a") is alice and cache.get("b") is None
+    now[0] = 110.5
+    assert cache.get("a") is None  # expired: looked up again
+    cache.put("a", alice)
+    cache.put("b", bob)
+    cache.put("c", carol)
+    assert cache.get("a") is None and cache.get("b") is bob and cache.get("c") is carol  # the oldest went
+
+
+def test_a_remembered_token_still_answers_as_its_user(tmp_path: Path) -> None:
+    env = make_env(f"sqlite+pysqlite:///{tmp_path / 'api.sqlite3'}")
+    for _ in range(2):
+        assert env.get("/subscriptions", role="read_only").status_code == 200
+        assert env.post("/subscriptions", {"ref": "x", "tenant": "acme-t", "offer": "M365-E3"},
+                        role="read_only").status_code == 403
+    assert env.client.get("/api/v1/subscriptions", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.parametrize("header", [None, "Basic Zm9vOmJhcg==", "Bearer ", "Token abc"])
+def test_only_bearer_headers_are_remembered(header: str | None) -> None:
+    assert TokenCache().known(header) is None
