@@ -380,9 +380,11 @@ class SubscriptionRepository:
         rows = self.conn.execute(select(t.subscriptions).where(bulk.among(self.conn, c.customer_ref, customers),
                                                                c.next_due <= day).order_by(c.id)).all()
         out: dict[str, list[Subscription]] = {}
+        remember = bulk.is_postgres(self.conn)  # only PostgreSQL's save_all sends just what changed
         for r in rows:
             sub = self._from(r)
-            self._as_read[id(sub)] = (sub, r._asdict())
+            if remember:
+                self._as_read[id(sub)] = (sub, r._asdict())
             out.setdefault(r.customer_ref, []).append(sub)
         return out
 
