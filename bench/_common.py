@@ -314,3 +314,25 @@ def _without_backends(argv: list[str]) -> list[str]:
             continue
         out.append(arg)
     return out
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds of this process and its reaped children, e.g. forked tick workers; CPU seconds of every
+    PostgreSQL process on this machine, counting exited backends through the postmaster's reaped-children
+    times). Take it before and after the timed part; 0.0 for PostgreSQL when it does not run here."""
+
+    own = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if name == "postgres" or name.startswith("postgres:"):
+            ticks += int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14])  # utime stime cutime cstime
+    return own, ticks / os.sysconf("SC_CLK_TCK")

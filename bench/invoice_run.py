@@ -91,9 +91,12 @@ def bench(spec: str, args: Any) -> c.Result:
         res["calib_ms"] = c.calibrate()
         print(f"[{label}] seeded in {res['seed_s']:.1f} s; ticking {args.day} …", flush=True)
         with c.maybe_profile(args.profile, label):
+            cpu_before = c.cpu_seconds()
             watch = c.Stopwatch()
             rep = tick_workers(make, datetime.combine(args.day, time(9), tzinfo=ZONE), workers)
             res["seconds"] = watch.seconds()
+            cpu_after = c.cpu_seconds()
+            res["tick_cpu_s"], res["postgres_cpu_s"] = (b - a for a, b in zip(cpu_before, cpu_after, strict=True))
         with engine.connect() as conn:
             res["documents"] = conn.execute(select(func.count()).select_from(t.documents)).scalar()
             res["numbers"] = list(conn.execute(select(func.min(t.documents.c.number), func.max(t.documents.c.number))).one())
@@ -114,6 +117,10 @@ def report(results: list[c.Result], args: Any) -> None:
          ("yes" if r["per_s"] >= GOAL_PER_S else "NO") if r["subscriptions"] == GOAL_N else "n/a")
         for r in results
     ], ["backend", "workers", "N", "invoices", "tick s", "invoices/s", "ms/invoice", "numbers", "CPU calib ms", "goal met"]))
+    for r in results:
+        if r["issued"]:
+            print(f"  {r['backend']}: CPU per invoice: tick process(es) {1000 * r['tick_cpu_s'] / r['issued']:.3f} ms, "
+                  f"PostgreSQL {1000 * r['postgres_cpu_s'] / r['issued']:.3f} ms (every postgres process on the machine)")
 
 
 if __name__ == "__main__":
