@@ -323,7 +323,13 @@ def cpu_seconds() -> tuple[float, float]:
 
     own = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))
-    ticks = 0
+    ticks = sum(int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])  # utime stime cutime cstime
+                for _, name, f in processes() if name == "postgres" or name.startswith("postgres:"))
+    return own, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process now: (pid, name, the /proc/PID/stat fields after the name: state, ppid, pgrp, …)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -332,7 +338,4 @@ def cpu_seconds() -> tuple[float, float]:
                 text = f.read()
         except OSError:
             continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if name == "postgres" or name.startswith("postgres:"):
-            ticks += int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14])  # utime stime cutime cstime
-    return own, ticks / os.sysconf("SC_CLK_TCK")
+        yield int(entry), text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()

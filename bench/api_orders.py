@@ -83,19 +83,11 @@ def _ticks(pids: list[int]) -> float:
 def _processes(group: int) -> tuple[list[int], list[int]]:
     """(the server's processes: its process group; every ``postgres`` process)."""
     server, postgres = [], []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if int(rest[2]) == group:
-            server.append(int(entry))
+    for pid, name, fields in c.processes():
+        if int(fields[2]) == group:
+            server.append(pid)
         elif name == "postgres" or name.startswith("postgres:"):
-            postgres.append(int(entry))
+            postgres.append(pid)
     return server, postgres
 
 
