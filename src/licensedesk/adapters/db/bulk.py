@@ -48,8 +48,8 @@ def is_postgres(conn: Connection) -> bool:
 
 
 def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
-    """``column IN (values)``. On PostgreSQL ``column = ANY(array)``: one parameter for the whole list, where an
-    expanding IN renders, binds and parses one placeholder per value (the tick's lists have 500)."""
+    """``column IN (values)`` for a text column. On PostgreSQL ``column = ANY(text[])``: one parameter for the whole
+    list, where an expanding IN renders, binds and parses one placeholder per value (the tick's lists have 500)."""
     if is_postgres(conn):
         return column == any_(cast(literal(array_literal(list(values)), Text), ARRAY(Text)))
     return column.in_(list(values))
