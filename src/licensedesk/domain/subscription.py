@@ -316,11 +316,16 @@ class _Model(Protocol):
 
 def model_of(sub: Subscription) -> _Model:
     """The billing model module that implements ``sub``'s preset (nce, monthly or prepaid)."""
-    from . import models, perpetual, trial  # they import this module: resolve at call time
+    if not _MODULES:  # they import this module: resolve on first use (once; the tick asks per subscription)
+        from . import models, perpetual, trial
 
+        _MODULES.update(models=models, perpetual=perpetual, trial=trial)
     if sub.billing is Billing.ONE_TIME:
-        return perpetual
-    return trial if sub.in_trial else models.for_policy(sub.policy)
+        return _MODULES["perpetual"]  # type: ignore[no-any-return]
+    return _MODULES["trial"] if sub.in_trial else _MODULES["models"].for_policy(sub.policy)  # type: ignore[no-any-return]
+
+
+_MODULES: dict[str, Any] = {}
 
 
 def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal: bool) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
@@ -216,6 +217,9 @@ _SCALARS = (
 )
 
 
+_GET_SCALARS = operator.attrgetter(*_SCALARS)  # one C call for all of them (the tick reads and writes them per row)
+
+
 def _state(sub: Subscription) -> dict[str, Any]:
     def additions(a: SeatAddition) -> dict[str, Any]:
         return {"at": a.at.isoformat(), "quantity": a.quantity, "unit_amount": a.unit_amount,
@@ -243,10 +247,10 @@ class SubscriptionRepository:
         self.conn = conn
         self.policies = policies
         # The tick's subscriptions as read (id(sub) → (sub, column values)), so save_all sends only what changed.
-        self._as_read: dict[int, tuple[Subscription, dict[str, Any]]] = {}
+        self._as_read: dict[int, tuple[Subscription, Mapping[Any, Any]]] = {}
 
     def _values(self, sub: Subscription) -> dict[str, Any]:
-        values = {name: getattr(sub, name) for name in _SCALARS}
+        values = dict(zip(_SCALARS, _GET_SCALARS(sub), strict=True))
         values.update(status=sub.status.value, term=sub.term.value, billing=sub.billing.value, offer=sub.offer,
                       pending_billing=sub.pending_billing.value if sub.pending_billing else None,
                       policy_digest=self.policies.ensure(sub.policy), state=_state(sub))
@@ -311,8 +315,7 @@ class SubscriptionRepository:
             unit_price=row.unit_price, quantity=row.quantity, ordered_at=row.ordered_at,
             auto_renew=row.auto_renew, status=Status(row.status), id=row.id, version=row.version,
         )
-        for name in _SCALARS:
-            setattr(sub, name, getattr(row, name))
+        vars(sub).update(zip(_SCALARS, _GET_SCALARS(row), strict=True))  # plain dataclass: its fields live there
         sub.pending_billing = Billing(row.pending_billing) if row.pending_billing else None
         _restore_state(sub, row.state)
         return sub
@@ -384,7 +387,7 @@ class SubscriptionRepository:
         for r in rows:
             sub = self._from(r)
             if remember:
-                self._as_read[id(sub)] = (sub, r._asdict())
+                self._as_read[id(sub)] = (sub, r._mapping)
             out.setdefault(r.customer_ref, []).append(sub)
         return out
 
