@@ -24,6 +24,7 @@ from licensedesk.domain.settlement import (
     parse_deposits,
 )
 
+from . import lookups
 from .context import Services
 from .ports import UnitOfWork
 from .settlement import CREDIT_REFERENCE
@@ -158,8 +159,7 @@ def credit_to_customer(svc: Services, now: datetime, deposit_id: int, customer: 
     """A queued deposit with no invoice to settle goes to the customer's credit balance; returns the balance."""
     with svc.uow() as uow:
         deposit = _unmatched(uow, deposit_id)
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
+        lookups.customer(uow, customer)
         uow.billing.add_credit(customer, deposit["amount"], "deposit", svc.start_of(deposit["deposit_date"]),
                                deposit=deposit_id,
                                reference=f"deposit:{deposit_id}")

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from licensedesk.domain.dates import explain_dates
-from licensedesk.domain.errors import DomainError, NotFound
+from licensedesk.domain.errors import DomainError
 from licensedesk.domain.parties import Customer, Tenant
 from licensedesk.domain.subscription import Subscription
 
+from . import lookups
 from .context import Services
 from .lending import lend
 from .parties import customer_of
@@ -64,9 +65,7 @@ def subscription_detail(svc: Services, ref: str) -> dict[str, Any]:
     """The subscription, the rule and formula of each date, every amount billed for it (with its
     explanation and document) and its event history."""
     with svc.uow() as uow:
-        sub = uow.subscriptions.get(ref)
-        if sub is None:
-            raise NotFound(f"no subscription {ref}", f"サブスクリプション {ref} はありません", ref=ref)
+        sub = lookups.subscription(uow, ref)
         charges = [{**line, "document": doc["number"], "document_kind": doc["kind"],
                     "document_status": doc["status"], "issue_date": doc["issue_date"]}
                    for doc in uow.documents.list(sub.customer) for line in doc["lines"]
@@ -83,9 +82,7 @@ def documents(svc: Services, *, customer: str = "", status: str = "", kind: str 
 
 def document_detail(svc: Services, number: str) -> dict[str, Any]:
     with svc.uow() as uow:
-        doc = uow.documents.get(number)
-        if doc is None:
-            raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
+        doc = lookups.document(uow, number)
         return {"document": doc, "payments": uow.billing.payments_of(number),
                 "replaced_by": uow.billing.replacement_of(number), "customer": uow.customers.get(doc["customer_ref"])}
 

@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from licensedesk.domain.billing import DocumentKind, DocumentStatus
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.settlement import CreditAllocation, allocation_amount, settle_originals
 
-from . import documents
+from . import documents, lookups
 from .context import Services
 from .ports import UnitOfWork
 from .printing import originals
@@ -85,10 +85,7 @@ def apply(svc: Services, now: datetime, credit_note: str, invoice: str, amount: 
 
 
 def _document(uow: UnitOfWork, number: str) -> dict[str, Any]:
-    doc = uow.billing.lock_document(number)
-    if doc is None:
-        raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
-    return doc
+    return lookups.document(uow, number, lock=True)
 
 
 def allocated_from(uow: UnitOfWork, customer: str, credit_note: str) -> int:

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from licensedesk.domain.devices import Classification, classify, parse_inventory, summary
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 
+from . import lookups
 from .context import Services
 
 
@@ -22,8 +23,7 @@ def import_inventory(svc: Services, now: datetime, *, ref: str, customer: str, t
     """Classify an inventory CSV and keep it, with every device's verdict and reasons, for the customer."""
     results, totals = classify_text(text)
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} は登録されていません", ref=customer)
+        lookups.customer(uow, customer)
         if uow.vl.devices.exists(ref):
             raise InvalidInput(f"inventory {ref} already exists", f"デバイス一覧 {ref} は既に存在します",
                                code="DUPLICATE-REF")

@@ -8,11 +8,12 @@ from typing import Any, NamedTuple
 
 from licensedesk.domain.billing import DocumentDraft, DocumentKind, DocumentStatus, draft_document
 from licensedesk.domain.dunning import first_dunning
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.policy import Policy
 from licensedesk.domain.settlement import split_payment
 from licensedesk.domain.subscription import ChargeLine, Notice
 
+from . import lookups
 from .ports import UnitOfWork
 
 SERIES_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
@@ -103,9 +104,7 @@ def record_payment(uow: UnitOfWork, number: str, amount: int | None, now: dateti
     the money arrived (a bank deposit's date; default ``now``).
     """
     received = received or now
-    doc = uow.billing.lock_document(number)
-    if doc is None:
-        raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
+    doc = lookups.document(uow, number, lock=True)
     if doc["kind"] != DocumentKind.INVOICE.value:
         raise InvalidInput(f"{number} is a credit note, not an invoice", f"{number} は返還請求書です",
                            code="PAYMENT-NOT-INVOICE", number=number)

@@ -12,9 +12,9 @@ from datetime import date
 
 from licensedesk.domain.billing import DocumentStatus
 from licensedesk.domain.dunning import DUNNING_RULE, OpenItem, Statement, next_after, statement, step_on
-from licensedesk.domain.errors import NotFound
 from licensedesk.domain.subscription import Notice
 
+from . import lookups
 from .context import Services
 from .credit_notes import allocations
 
@@ -45,8 +45,7 @@ def run_through(svc: Services, day: date) -> int:
 def statement_of_account(svc: Services, customer: str, as_of: date) -> Statement:
     """Open invoices aged past due (0–30, 31–60, 61–90, 90+ days), the credit balance, the balance due."""
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
+        lookups.customer(uow, customer)
         items = [OpenItem(r["number"], r["issue_date"], r["due_date"], r["total"], r["paid_amount"])
                  for r in uow.billing.open_invoices(customer) if r["issue_date"] <= as_of]
         applied = tuple(a for a in allocations(uow, svc, customer) if a.on <= as_of)

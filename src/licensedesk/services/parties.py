@@ -22,6 +22,7 @@ from licensedesk.domain.parties import (
     corporate_number as valid_corporate_number,
 )
 
+from . import lookups
 from .context import Services
 from .ports import UnitOfWork
 
@@ -105,8 +106,7 @@ def register_tenant(svc: Services, now: datetime, *, ref: str, customer: str, do
     tenant = Tenant(ref=ref, customer_ref=customer, domain=domain.strip().lower(), country=country.upper(),
                     syndication=syndication, origin=choice(TenantOrigin, origin, "origin"), vl_licences=vl_licences)
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} は登録されていません", ref=customer)
+        lookups.customer(uow, customer)
         if uow.tenants.get(ref) is not None or uow.tenants.by_domain(tenant.domain) is not None:
             raise InvalidInput(f"tenant {ref} / {tenant.domain} already exists (TEN-NO-MERGE: tenants are never merged)",
                                f"テナント {ref} / {tenant.domain} は既に存在します", code="DUPLICATE-REF", ref=ref)

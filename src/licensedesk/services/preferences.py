@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 
+from . import lookups
 from .context import Services
 
 MAIL_LANGUAGES = ("ja", "en")
@@ -16,8 +17,7 @@ def set_mail_language(svc: Services, now: datetime, customer: str, language: str
         raise InvalidInput(f"mail language must be ja or en, got {language!r}",
                            f"メールの言語は ja または en です（{language!r}）", code="MAIL-LANGUAGE", language=language)
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"顧客 {customer} はありません", ref=customer)
+        lookups.customer(uow, customer)
         uow.preferences.set_mail_language(customer, language, now)
         uow.commit()
 

@@ -18,9 +18,10 @@ from licensedesk.domain import nce
 from licensedesk.domain import subscription as subs
 from licensedesk.domain.billing import DocumentDraft, draft_document
 from licensedesk.domain.dates import explain_dates
-from licensedesk.domain.errors import DomainError, NotFound
+from licensedesk.domain.errors import DomainError
 from licensedesk.domain.subscription import Subscription, When
 
+from . import lookups
 from .context import CatalogPrices, Services
 from .subscriptions import wanted_documents
 
@@ -86,9 +87,7 @@ def _preview(svc: Services, now: datetime, ref: str, action: str,
              act: Callable[[Subscription, When], None]) -> Preview:
     when = svc.when(now)
     with svc.uow() as uow:
-        sub = uow.subscriptions.get(ref)
-        if sub is None:
-            raise NotFound(f"no subscription {ref}", f"サブスクリプション {ref} はありません", ref=ref)
+        sub = lookups.subscription(uow, ref)
         subs.run_due(sub, when.today, svc.start_of, CatalogPrices(uow))
         sub.drain()  # today's own work (a cycle invoice, a renewal) is not part of this change
         found = Preview(ref, action, True, state(sub), deadlines=deadlines(sub))

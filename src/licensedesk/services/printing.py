@@ -10,19 +10,16 @@ from fractions import Fraction
 from typing import Any
 
 from licensedesk.domain.billing import DocumentKind, DocumentStatus, TaxSummary
-from licensedesk.domain.errors import NotFound
 from licensedesk.domain.invoice_sheet import DocumentFacts, Issuer, LineFacts, OriginalInvoice, Sheet, build_sheet
 from licensedesk.domain.subscription import LineKind
 
+from . import lookups
 from .context import Services
 from .ports import DocumentRenderer, UnitOfWork
 
 
 def get_document(uow: UnitOfWork, number: str) -> dict[str, Any]:
-    doc = uow.documents.get(number)
-    if doc is None:
-        raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
-    return doc
+    return lookups.document(uow, number)
 
 
 def sheet(svc: Services, number: str, issuer: Issuer) -> Sheet:

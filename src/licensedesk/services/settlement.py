@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from licensedesk.domain.billing import DocumentKind, DocumentStatus
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.explain import Explanation
 from licensedesk.domain.subscription import ChargeLine, LineKind, Notice
 
-from . import documents
+from . import documents, lookups
 from .context import Services
 from .ports import UnitOfWork
 from .subscriptions import apply_payment
@@ -26,10 +26,7 @@ CREDIT_REFERENCE = "credit-balance"
 
 
 def _locked(uow: UnitOfWork, number: str) -> dict[str, Any]:
-    doc = uow.billing.lock_document(number)
-    if doc is None:
-        raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
-    return doc
+    return lookups.document(uow, number, lock=True)
 
 
 def void(svc: Services, now: datetime, number: str, reason: str) -> dict[str, Any]:
@@ -73,9 +70,7 @@ def _take_back_credit_note(uow: UnitOfWork, doc: dict[str, Any], now: datetime) 
 def reissue(svc: Services, now: datetime, number: str) -> str:
     """Issue the lines of a void document again, today, under a new number; the due date is kept."""
     with svc.uow() as uow:
-        doc = uow.documents.get(number)
-        if doc is None:
-            raise NotFound(f"no document {number}", f"書類 {number} はありません", number=number)
+        doc = lookups.document(uow, number)
         if doc["status"] != DocumentStatus.VOID.value:
             raise InvalidInput(f"{number} is not void: void it first", f"{number} は無効化されていません",
                                code="DOC-NOT-VOID", number=number)
@@ -123,8 +118,7 @@ def apply_credit(svc: Services, now: datetime, number: str, amount: int | None =
 def refund_credit(svc: Services, now: datetime, customer: str, amount: int, reference: str | None = None) -> int:
     """Pay back (part of) a customer's credit balance; returns the balance left."""
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
+        lookups.customer(uow, customer)
         uow.billing.lock_account(customer)
         balance = uow.billing.credit_balance(customer)
         if amount <= 0 or amount > balance:
@@ -140,7 +134,6 @@ def refund_credit(svc: Services, now: datetime, customer: str, amount: int, refe
 
 def set_name_kana(svc: Services, customer: str, name_kana: str) -> None:
     with svc.uow() as uow:
-        if uow.customers.get(customer) is None:
-            raise NotFound(f"no customer {customer}", f"お客様 {customer} はありません", ref=customer)
+        lookups.customer(uow, customer)
         uow.billing.set_name_kana(customer, name_kana.strip() or None)
         uow.commit()

@@ -13,13 +13,13 @@ from typing import Any
 from licensedesk.domain import subscription as subs
 from licensedesk.domain.calendar import Billing, Term
 from licensedesk.domain.catalog import Offer
-from licensedesk.domain.errors import InvalidInput, NotFound
+from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.ordering import OrderRequest, place_order
 from licensedesk.domain.parties import Customer, Tenant
 from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import ChargeLine, Status, Subscription, When
 
-from . import documents
+from . import documents, lookups
 from .context import CatalogPrices, Services
 from .ports import UnitOfWork
 
@@ -56,17 +56,10 @@ def wanted_documents(customer: str, charges: list[ChargeLine], policy: Policy) -
     return [documents.Wanted(customer, lines, policy, due) for due, lines in by_due.items()]
 
 
-def _get(uow: UnitOfWork, ref: str) -> Subscription:
-    sub = uow.subscriptions.get(ref)
-    if sub is None:
-        raise NotFound(f"no subscription {ref}", f"サブスクリプション {ref} はありません", ref=ref)
-    return sub
-
-
 def _current(uow: UnitOfWork, ref: str, svc: Services, now: datetime) -> Subscription:
     """Load ``ref`` with today's due work done first (the scheduler may not have reached today yet),
     so an action never races the day's cycle invoice or renewal."""
-    sub = _get(uow, ref)
+    sub = lookups.subscription(uow, ref)
     subs.run_due(sub, svc.when(now).today, svc.start_of, CatalogPrices(uow))
     return sub
 
@@ -75,9 +68,7 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, te
           quantity: int, policy: str | None = None, auto_renew: bool | None = None,
           align_with: str | None = None, align_calendar_month: bool = False) -> Subscription:
     with svc.uow() as uow:
-        ten = uow.tenants.get(tenant)
-        if ten is None:
-            raise NotFound(f"no tenant {tenant}", f"テナント {tenant} はありません", ref=tenant)
+        ten = lookups.tenant(uow, tenant)
         customer = uow.customers.get(ten.customer_ref)
         assert customer is not None
         sub = place(uow, svc, now, customer, ten, offer_of(uow, offer), ref=ref, term=term, billing=billing,
@@ -108,7 +99,7 @@ def place(uow: UnitOfWork, svc: Services, now: datetime, customer: Customer, ten
     price = (0 if found.is_trial else found.one_time_price(when.today) if found.is_perpetual
              else found.price_on(term_, billing_, when.today).unit_price)
     req = OrderRequest(ref, found, term_, billing_, quantity, auto_renew,
-                       _get(uow, align_with) if align_with else None, align_calendar_month)
+                       lookups.subscription(uow, align_with) if align_with else None, align_calendar_month)
     sub = place_order(chosen, customer, ten, req, when, price)
     persist(uow, sub, now, svc, new=True)
     return sub
