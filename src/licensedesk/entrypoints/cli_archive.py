@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,21 +19,11 @@ MAX = Annotated[int | None, typer.Option("--max-amount", help="取引金額 at m
 PARTY = Annotated[str | None, typer.Option("--counterparty", help="取引先: part of the name, or the customer ref")]
 
 
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"{option}: not a date (YYYY-MM-DD): {value!r}", err=True)
-        raise typer.Exit(2) from None
-
-
 def _query(first: str | None, last: str | None, min_amount: int | None, max_amount: int | None,
            counterparty: str | None) -> Any:
     from licensedesk.services.ports_archive import ArchiveQuery
 
-    return ArchiveQuery(_day(first, "--from"), _day(last, "--to"), min_amount, max_amount, counterparty)
+    return ArchiveQuery(common.day(first, "--from"), common.day(last, "--to"), min_amount, max_amount, counterparty)
 
 
 @app.command("run")

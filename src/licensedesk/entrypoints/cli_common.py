@@ -41,6 +41,17 @@ def services() -> Any:
     return build(config, engine(config))
 
 
+def day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option's value as a date (None when not given); a bad one exits 2 naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"{option}: not a date (YYYY-MM-DD): {value!r}", err=True)
+        raise typer.Exit(2) from None
+
+
 def now() -> datetime:
     from licensedesk.services.clock import SystemClock
 

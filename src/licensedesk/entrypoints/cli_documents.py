@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,16 +15,6 @@ account_app = typer.Typer(help="Customer accounts: statement, credit balance, re
 accounting_app = typer.Typer(help="Accounting export (仕訳 CSV)", no_args_is_help=True)
 credit_note_app = typer.Typer(help="Credit notes (適格返還請求書): allocate to invoices, list allocations",
                               no_args_is_help=True)
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"{option}: not a date (YYYY-MM-DD): {value!r}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _line(doc: dict[str, Any]) -> str:
@@ -120,7 +109,7 @@ def statement(
     from licensedesk.services.dunning import statement_of_account
 
     svc = common.services()
-    day = _day(as_of, "--as-of") or svc.when(common.now()).today
+    day = common.day(as_of, "--as-of") or svc.when(common.now()).today
     s = common.run(lambda: statement_of_account(svc, customer, day))
     if as_json:
         common.print_json({"customer": s.customer, "as_of": s.as_of, "buckets": s.buckets, "open": s.open_total,
@@ -228,7 +217,7 @@ def export_journal(
     from licensedesk.services.accounting import journal, journal_csv
 
     svc = common.services()
-    start, end = _day(first, "--from"), _day(last, "--to")
+    start, end = common.day(first, "--from"), common.day(last, "--to")
     assert start is not None and end is not None
     text = journal_csv(common.run(lambda: journal(svc, start, end)))
     if output is None:
