@@ -27,19 +27,25 @@ from .printing import document_facts, get_document
 ATTACHED_DOCUMENTS = {"invoice_issued": "invoice", "credit_note_issued": "credit_note"}
 
 
-def retry_at(now: datetime, attempts_before: int, max_attempts: int, backoff: timedelta,
-             cap: timedelta) -> datetime | None:
-    """When to try again: ``backoff`` × 2^attempts, at most ``cap``; None once ``max_attempts`` have failed.
+@dataclass(kw_only=True)
+class RetrySchedule:
+    """When a failed attempt is tried again: ``backoff`` × 2^attempts, at most ``backoff_cap``; never again once
+    ``max_attempts`` have failed. Shared by the mail outbox (``Delivery``) and the provisioning jobs
+    (services/provisioning.py ``Provisioner``)."""
 
-    Shared by the mail outbox and the provisioning jobs (services/provisioning.py)."""
-    if attempts_before + 1 >= max_attempts:
-        return None
-    return now + min(backoff * (1 << min(attempts_before, 30)), cap)
+    max_attempts: int = 8
+    backoff: timedelta = timedelta(minutes=1)
+    backoff_cap: timedelta = timedelta(hours=6)
+
+    def retry_at(self, now: datetime, attempts_before: int) -> datetime | None:
+        if attempts_before + 1 >= self.max_attempts:
+            return None
+        return now + min(self.backoff * (1 << min(attempts_before, 30)), self.backoff_cap)
 
 
 @dataclass
-class Delivery:
-    """What the worker needs besides the database: transport, templates, and the PDF printer."""
+class Delivery(RetrySchedule):
+    """What the worker needs besides the database: transport, templates, the PDF printer, and when to retry."""
 
     mailer: Mailer
     templates: MailTemplates
@@ -48,12 +54,6 @@ class Delivery:
     language: str = "ja"
     mail_domain: str = "licensedesk.invalid"
     admin_url: str = ""
-    max_attempts: int = 8
-    backoff: timedelta = timedelta(minutes=1)
-    backoff_cap: timedelta = timedelta(hours=6)
-
-    def retry_at(self, now: datetime, attempts_before: int) -> datetime | None:
-        return retry_at(now, attempts_before, self.max_attempts, self.backoff, self.backoff_cap)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from licensedesk.domain.subscription import Status, Subscription
 
 from . import subscriptions as subscription_service
 from .context import Services
-from .outbox import retry_at
+from .outbox import RetrySchedule
 from .ports import UnitOfWork
 from .ports_upstream import JobStatus, PartnerCenter, Resource, UpstreamError
 
@@ -46,19 +46,13 @@ UPSTREAM_BILLING = {Billing.MONTHLY: "Monthly", Billing.ANNUAL: "Annual", Billin
 
 
 @dataclass
-class Provisioner:
-    """What the worker needs besides the database: the Partner Center client and its tuning."""
+class Provisioner(RetrySchedule):
+    """What the worker needs besides the database: the Partner Center client, its tuning and when to retry."""
 
     upstream: PartnerCenter
     catalog: dict[str, str] = field(default_factory=dict)  # local offer code → catalogItemId (default: the code)
     admin_url: str = "https://admin.microsoft.com/"
-    max_attempts: int = 8
-    backoff: timedelta = timedelta(minutes=1)
-    backoff_cap: timedelta = timedelta(hours=6)
     lease: timedelta = timedelta(minutes=15)
-
-    def retry_at(self, now: datetime, attempts_before: int) -> datetime | None:
-        return retry_at(now, attempts_before, self.max_attempts, self.backoff, self.backoff_cap)
 
 
 @dataclass
