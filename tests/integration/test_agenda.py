@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from licensedesk.adapters.db.engine import create_engine, upgrade
 from licensedesk.adapters.db.repositories import SubscriptionRepository
-from licensedesk.bootstrap import uow_factory
 from licensedesk.services import agenda, insights, settlement
 from licensedesk.services import subscriptions as subs
 from licensedesk.services.agenda import Deadline
@@ -70,13 +68,6 @@ def _run(svc: Services, scenario: Scenario) -> dict[str, Any]:
     report = simulate(scenario, lambda s: svc)
     assert report["rejections"] == []
     return report
-
-
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=JST)
 
 
 @pytest.fixture

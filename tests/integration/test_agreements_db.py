@@ -20,13 +20,6 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=JST)
 
 
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=JST)
-
-
 def _institution(svc: Services, now: datetime, *, distributor: str | None = "D1", years: int = 3) -> None:
     parties.register_customer(svc, now, ref="uni", name="学校法人みなと学園", entity="corporation", country="JP",
                               segment="education")

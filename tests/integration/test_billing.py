@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from licensedesk.adapters.db.engine import create_engine, upgrade
-from licensedesk.bootstrap import uow_factory
 from licensedesk.domain.errors import DomainError
 from licensedesk.services import accounting, bank, catalog, dunning, parties, scheduler, settlement
 from licensedesk.services import subscriptions as subs
@@ -23,13 +21,6 @@ FIRST = "INV-2026-000001"  # 10 × 5,434 + 10 % = 59,774, due 2026-07-31
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=JST)
-
-
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=JST)
 
 
 def _order(svc: Services, policy: str = "mca-nce", offer: str = "M365-E3", billing: str = "monthly") -> None:

@@ -23,13 +23,6 @@ JST = ZoneInfo("Asia/Tokyo")
 AT = datetime(2026, 7, 1, 9, tzinfo=JST)
 
 
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=JST)
-
-
 def _with_customers(svc: Services, *refs: str) -> None:
     catalog.load_sample_catalog(svc)
     scheduler.tick(svc, AT)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from licensedesk.adapters.db.engine import create_engine, upgrade
-from licensedesk.bootstrap import uow_factory
 from licensedesk.domain.calendar import Billing, Term
 from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.pricelist import PricingRule
@@ -17,13 +14,6 @@ from licensedesk.services.catalog import import_price_list
 from licensedesk.services.context import Services
 
 SAMPLE = (Path(__file__).parents[1] / "data" / "pricelist_sample.csv").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=ZoneInfo("Asia/Tokyo"))
 
 
 def test_import_keeps_jp_jpy_rows_and_answers_prices(svc: Services) -> None:

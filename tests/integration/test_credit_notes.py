@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from licensedesk.adapters.db.engine import create_engine, upgrade
-from licensedesk.bootstrap import uow_factory
 from licensedesk.domain.errors import DomainError
 from licensedesk.services import accounting, catalog, credit_notes, dunning, parties, scheduler, settlement
 from licensedesk.services import subscriptions as subs
@@ -30,10 +28,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    service = Services(uow=uow_factory(engine), zone=JST)
+def svc(svc: Services) -> Services:  # the migrated one of conftest.py, seeded here
+    service = svc
     ordered = at("2026-06-18T10:00:00")
     catalog.load_sample_catalog(service)
     scheduler.tick(service, ordered)

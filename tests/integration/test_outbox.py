@@ -40,10 +40,8 @@ SETTINGS = Settings(_env_file=None)
 
 
 @pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    s = Services(uow=uow_factory(engine), zone=JST)
+def svc(svc: Services) -> Services:  # the migrated one of conftest.py, seeded here
+    s = svc
     catalog.load_sample_catalog(s)
     scheduler.tick(s, T0)
     parties.register_customer(s, T0, ref="acme", name="株式会社アクメ", entity="corporation", country="JP",

@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from licensedesk.adapters.db.engine import create_engine, upgrade
-from licensedesk.bootstrap import uow_factory
 from licensedesk.domain.errors import DomainError, InvalidInput, RuleViolation
 from licensedesk.services import catalog, licences, onboarding, parties, party_orders, scheduler, transfers
 from licensedesk.services.context import Services
@@ -23,10 +21,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    s = Services(uow=uow_factory(engine), zone=JST)
+def svc(svc: Services) -> Services:  # the migrated one of conftest.py, seeded here
+    s = svc
     catalog.load_sample_catalog(s)
     scheduler.tick(s, at("2026-06-18T00:00:00"))
     return s

@@ -25,13 +25,6 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=JST)
 
 
-@pytest.fixture
-def svc(db_url: str) -> Services:
-    engine = create_engine(db_url)
-    upgrade(engine)
-    return Services(uow=uow_factory(engine), zone=JST)
-
-
 def _customer_with_subscription(svc: Services, ordered: datetime, ref: str = "s1") -> None:
     catalog.load_sample_catalog(svc)
     scheduler.tick(svc, ordered)
