@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .jp_holidays_table import FIRST_YEAR, LAST_YEAR, TABLE
+
 ONE_DAY = timedelta(days=1)
 
 
@@ -191,9 +193,7 @@ class YearEndClosure:
 
 @functools.cache
 def _holiday_table() -> dict[date, tuple[str, str]]:
-    """The generated table (jp_holidays_table.py): date → (English name, Japanese name)."""
-    from .jp_holidays_table import TABLE
-
+    """The generated table (jp_holidays_table.py): date → (English name, Japanese name), parsed on first use."""
     table = {}
     for line in TABLE.splitlines():
         day, en, ja = line.split("|")
@@ -215,8 +215,6 @@ def holiday_name(d: date, language: str = "en") -> str | None:
     Years FIRST_YEAR…LAST_YEAR come from the generated table (the ``holidays`` package's own answers,
     tests/unit/test_jp_holidays.py); other years and languages are asked of the package.
     """
-    from .jp_holidays_table import FIRST_YEAR, LAST_YEAR
-
     if FIRST_YEAR <= d.year <= LAST_YEAR:
         names = _holiday_table().get(d)
         if names is None:

@@ -112,7 +112,7 @@ def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], r
     if returning:
         sql += " RETURNING " + ", ".join(f'"{k}"' for k in returning)
         result = [tuple(r) for r in conn.exec_driver_sql(sql, params)]
-        readers = [_reader(conn, table.c[k]) for k in returning]
+        readers = [_reader(table.c[k], conn.dialect) for k in returning]
         return [tuple(read(v) for read, v in zip(readers, r, strict=True)) for r in result]
     conn.exec_driver_sql(sql, params)
     return []
@@ -125,10 +125,10 @@ def _arrays(conn: Connection, rows: list[dict[str, Any]], keys: list[str],
     casts = []
     for i, k in enumerate(keys):
         col = columns[k]
-        convert, element = _writer(conn, col), _element_of(col)
+        convert, element = _writer(col, conn.dialect), _element_of(col)
         values = [convert(r[k]) for r in rows] if convert else [r[k] for r in rows]
         params[f"a{i}"] = array_literal(values, element)
-        casts.append(f"%(a{i})s::{_sql_type(conn, col)}[]")
+        casts.append(f"%(a{i})s::{_sql_type(col, conn.dialect)}[]")
     return params, ", ".join(casts)
 
 
@@ -189,16 +189,12 @@ def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 
 @cache
-def _sql_type_of(dialect_name: str, col: Any, dialect: Any) -> str:
+def _sql_type(col: Any, dialect: Any) -> str:
     return str(col.type.compile(dialect=dialect))
 
 
-def _sql_type(conn: Connection, col: Any) -> str:
-    return _sql_type_of(conn.dialect.name, col, conn.dialect)
-
-
 @cache
-def _writer_of(col: Any, dialect: Any) -> Convert | None:
+def _writer(col: Any, dialect: Any) -> Convert | None:
     typ = col.type
     steps: list[Convert] = []
     if isinstance(typ, TypeDecorator):
@@ -215,18 +211,10 @@ def _writer_of(col: Any, dialect: Any) -> Convert | None:
     return lambda v: second(first(v))
 
 
-def _writer(conn: Connection, col: Any) -> Convert | None:
-    return _writer_of(col, conn.dialect)
-
-
 @cache
-def _reader_of(col: Any, dialect: Any) -> Convert:
+def _reader(col: Any, dialect: Any) -> Convert:
     if isinstance(col.type, TypeDecorator):
         decorator = col.type
         return lambda v: decorator.process_result_value(v, dialect)
     return lambda v: v
-
-
-def _reader(conn: Connection, col: Any) -> Convert:
-    return _reader_of(col, conn.dialect)
 

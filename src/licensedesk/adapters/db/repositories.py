@@ -569,24 +569,23 @@ class NoticeRepository:
 
     def _insert(self, new: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         with _conflicts():
-            ids = _insert_all(self.conn, t.notices, [
-                {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
-                 "details": n.details, "created_at": at} for n, customer in new], key=("kind", "subject", "on_date"))
+            ids = _insert_all(self.conn, t.notices, self._rows(new, at), key=("kind", "subject", "on_date"))
         return [(i, n, customer) for i, (n, customer) in zip(ids, new, strict=True)]
 
     def _add_all_skipping(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         """PostgreSQL: one INSERT that leaves out what is recorded already (ON CONFLICT DO NOTHING) and returns
         the new rows' ids, instead of first reading what is recorded (that read grows with the ledger)."""
-        first: dict[tuple[str, str, date], tuple[Notice, str]] = {}
-        for notice, customer in notices:
-            first.setdefault((notice.kind, notice.subject, notice.on), (notice, customer))
+        new = self._unseen(notices, set())
         with _conflicts():
-            rows = bulk.insert_returning(self.conn, t.notices, [
-                {"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
-                 "details": n.details, "created_at": at} for n, customer in first.values()],
-                ("kind", "subject", "on_date", "id"), skip_conflicts_on="uq_notices_once")
+            rows = bulk.insert_returning(self.conn, t.notices, self._rows(new, at),
+                                         ("kind", "subject", "on_date", "id"), skip_conflicts_on="uq_notices_once")
         ids = {(kind, subject, on): int(i) for kind, subject, on, i in rows}
-        return [(ids[key], n, customer) for key, (n, customer) in first.items() if key in ids]
+        return [(ids[key], n, customer) for n, customer in new if (key := (n.kind, n.subject, n.on)) in ids]
+
+    @staticmethod
+    def _rows(new: Sequence[tuple[Notice, str]], at: datetime) -> list[dict[str, Any]]:
+        return [{"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
+                 "details": n.details, "created_at": at} for n, customer in new]
 
     def _recorded(self, notices: Sequence[Notice]) -> set[tuple[str, str, date]]:
         """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""
