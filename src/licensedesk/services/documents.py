@@ -55,9 +55,9 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
         if fresh:
             drafts.append((draft_document(w.customer, day, fresh, w.policy, w.due), w.policy))
     uow.notices.expect([draft.customer for draft, _ in drafts])  # what the notices need, before the lock
-    numbers = _numbers(uow, day, [draft for draft, _ in drafts])  # the counter stays locked until commit
-    uow.documents.add_all([(draft, number, first_dunning_on(draft, policy))
-                           for (draft, policy), number in zip(drafts, numbers, strict=True)], now)
+    # The counter stays locked from the numbers to commit: the documents' rows are built before they are taken.
+    numbers = uow.documents.add_all([(draft, first_dunning_on(draft, policy)) for draft, policy in drafts], now,
+                                    lambda: _numbers(uow, day, [draft for draft, _ in drafts]))
     uow.archive.enqueue_all(numbers, now)  # 電子帳簿保存法: archived after commit by services.archive.run
     issued = []
     for (draft, _), number in zip(drafts, numbers, strict=True):

@@ -101,29 +101,62 @@ def _column_of(where: dict[str, str], key: str) -> str:
     return key
 
 
+def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], later: tuple[str, ...],
+                 returning: tuple[str, ...] = ()) -> Callable[..., list[tuple[Any, ...]]]:
+    """PostgreSQL only: ``insert_returning`` in two steps. Every array but those of the ``later`` columns is built
+    now; the function returned takes those columns' values (one list per column, in row order, as keywords),
+    builds their arrays and runs the INSERT. For values that come late, such as document numbers taken from a
+    counter that stays locked until commit: the rest of the statement is not built while the lock is held."""
+    if not rows:
+        return lambda **_: []
+    rows = _with_defaults(table, rows, given=later)
+    keys = list(rows[0])
+    params, casts = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
+    columns = ", ".join(f'"{k}"' for k in (*keys, *later))
+
+    def run(**values: list[Any]) -> list[tuple[Any, ...]]:
+        if sorted(values) != sorted(later) or any(len(v) != len(rows) for v in values.values()):
+            raise ValueError(f"{table.name}: give {', '.join(later)}, one value per row")
+        late, late_casts = _arrays(conn, [dict(zip(later, v, strict=True)) for v in zip(*(values[k] for k in later),
+                                                                                        strict=True)],
+                                   list(later), {k: table.c[k] for k in later}, first=len(keys))
+        unnest = ", ".join(c for c in (casts, late_casts) if c)
+        return _run_insert(conn, table, f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest})',
+                           {**params, **late}, returning, conflict=None)
+    return run
+
+
 def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],
                    conflict: str | None) -> list[tuple[Any, ...]]:
     rows = _with_defaults(table, rows)
     keys = list(rows[0])
     params, arrays = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
     sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{k}"' for k in keys) + f") SELECT * FROM unnest({arrays})")
+    return _run_insert(conn, table, sql, params, returning, conflict)
+
+
+def _run_insert(conn: Connection, table: Table, sql: str, params: dict[str, str], returning: tuple[str, ...],
+                conflict: str | None) -> list[tuple[Any, ...]]:
     if conflict:
         sql += f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING'
-    if returning:
-        sql += " RETURNING " + ", ".join(f'"{k}"' for k in returning)
-        result = [tuple(r) for r in conn.exec_driver_sql(sql, params)]
-        readers = [_reader(table.c[k], conn.dialect) for k in returning]
-        return [tuple(read(v) for read, v in zip(readers, r, strict=True)) for r in result]
-    conn.exec_driver_sql(sql, params)
-    return []
+    if not returning:
+        conn.exec_driver_sql(sql, params)
+        return []
+    sql += " RETURNING " + ", ".join(f'"{k}"' for k in returning)
+    result = conn.exec_driver_sql(sql, params).all()
+    readers = [_reader(table.c[k], conn.dialect) for k in returning]
+    if all(read is _same for read in readers):
+        return [tuple(r) for r in result]
+    return [tuple(read(v) for read, v in zip(readers, r, strict=True)) for r in result]
 
 
 def _arrays(conn: Connection, rows: list[dict[str, Any]], keys: list[str],
-            columns: dict[str, Any]) -> tuple[dict[str, str], str]:
-    """One array literal per key (values converted as SQLAlchemy binds the column) and the ``unnest`` arguments."""
+            columns: dict[str, Any], first: int = 0) -> tuple[dict[str, str], str]:
+    """One array literal per key (values converted as SQLAlchemy binds the column) and the ``unnest`` arguments;
+    the parameters are numbered from ``first``."""
     params: dict[str, str] = {}
     casts = []
-    for i, k in enumerate(keys):
+    for i, k in enumerate(keys, first):
         col = columns[k]
         convert, element = _writer(col, conn.dialect), _element_of(col)
         values = [convert(r[k]) for r in rows] if convert else [r[k] for r in rows]
@@ -180,10 +213,12 @@ def _element_of(col: Any) -> Element:
     raise TypeError(f"{col}: no array literal for {typ!r}")
 
 
-def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    missing = {c.name: c.default.arg for c in table.c  # type: ignore[attr-defined]
-               if c.name not in rows[0] and c.default is not None and c.default.is_scalar}
-    if any(c.name not in rows[0] and c.default is not None and not c.default.is_scalar for c in table.c):
+def _with_defaults(table: Table, rows: list[dict[str, Any]], given: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """``rows`` with the scalar default of each column they leave out (but for the ``given`` ones)."""
+    left_out = [c for c in table.c if c.name not in rows[0] and c.name not in given]
+    missing = {c.name: c.default.arg for c in left_out  # type: ignore[attr-defined]
+               if c.default is not None and c.default.is_scalar}
+    if any(c.default is not None and not c.default.is_scalar for c in left_out):
         raise ValueError(f"{table.name}: a column left out has a computed default; give it in the rows")
     return [{**r, **missing} for r in rows] if missing else rows
 
@@ -211,10 +246,14 @@ def _writer(col: Any, dialect: Any) -> Convert | None:
     return lambda v: second(first(v))
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @cache
 def _reader(col: Any, dialect: Any) -> Convert:
     if isinstance(col.type, TypeDecorator):
         decorator = col.type
         return lambda v: decorator.process_result_value(v, dialect)
-    return lambda v: v
+    return _same
 

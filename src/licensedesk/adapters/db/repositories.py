@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
@@ -218,6 +218,12 @@ _SCALARS = (
 
 
 _GET_SCALARS = operator.attrgetter(*_SCALARS)  # one C call for all of them (the tick reads and writes them per row)
+# ``_values``' keys, in its order; and, for a row of ``select(t.subscriptions)``, the same values (and the scalars)
+# by position: a Row read by index is one C call, where each attribute costs a key look-up in Python.
+_VALUE_KEYS = (*_SCALARS, "status", "term", "billing", "offer", "pending_billing", "policy_digest", "state")
+_POSITION = {c.key: i for i, c in enumerate(t.subscriptions.c)}
+_ROW_SCALARS = operator.itemgetter(*(_POSITION[k] for k in _SCALARS))
+_ROW_VALUES = operator.itemgetter(*(_POSITION[k] for k in _VALUE_KEYS))
 
 
 def _state(sub: Subscription) -> dict[str, Any]:
@@ -246,8 +252,9 @@ class SubscriptionRepository:
     def __init__(self, conn: Connection, policies: PolicyStore) -> None:
         self.conn = conn
         self.policies = policies
-        # The tick's subscriptions as read (id(sub) → (sub, column values)), so save_all sends only what changed.
-        self._as_read: dict[int, tuple[Subscription, Mapping[Any, Any]]] = {}
+        # The tick's subscriptions as read (id(sub) → (sub, ``_values`` as stored, in ``_VALUE_KEYS`` order)), so
+        # save_all sends only what changed.
+        self._as_read: dict[int, tuple[Subscription, tuple[Any, ...]]] = {}
 
     def _values(self, sub: Subscription) -> dict[str, Any]:
         values = dict(zip(_SCALARS, _GET_SCALARS(sub), strict=True))
@@ -292,7 +299,7 @@ class SubscriptionRepository:
         for sub, v in zip(subs, values, strict=True):
             sub.version += 1
             if id(sub) in self._as_read:
-                self._as_read[id(sub)] = (sub, v)
+                self._as_read[id(sub)] = (sub, tuple(v.values()))
 
     def _update_changed(self, subs: Sequence[Subscription], values: list[dict[str, Any]]) -> int:
         """PostgreSQL: one UPDATE … FROM unnest per set of changed columns (the tick's usual case: a few dates and
@@ -301,23 +308,30 @@ class SubscriptionRepository:
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for sub, new in zip(subs, values, strict=True):
             seen = self._as_read.get(id(sub))
-            old = seen[1] if seen is not None and seen[0] is sub else {}
-            changed = tuple(k for k, v in new.items() if k not in old or old[k] != v)
+            if seen is not None and seen[0] is sub:
+                changed = tuple([k for k, was, now in zip(_VALUE_KEYS, seen[1], new.values(), strict=True)
+                                 if was != now])
+            else:
+                changed = _VALUE_KEYS
             groups.setdefault(changed, []).append({"w_ref": sub.ref, "w_version": sub.version,
                                                    "version": sub.version + 1, **{k: new[k] for k in changed}})
         return sum(bulk.update_rows(self.conn, t.subscriptions, rows, {"ref": "w_ref", "version": "w_version"})
                    for rows in groups.values())
 
     def _from(self, row: Any) -> Subscription:
+        """``row``: a whole row of ``select(t.subscriptions)`` (its columns in table order)."""
+        p = _POSITION
         sub = Subscription(
-            ref=row.ref, customer=row.customer_ref, tenant=row.tenant_ref, offer=row.offer,
-            policy=self.policies.get(row.policy_digest), term=Term(row.term), billing=Billing(row.billing),
-            unit_price=row.unit_price, quantity=row.quantity, ordered_at=row.ordered_at,
-            auto_renew=row.auto_renew, status=Status(row.status), id=row.id, version=row.version,
+            ref=row[p["ref"]], customer=row[p["customer_ref"]], tenant=row[p["tenant_ref"]], offer=row[p["offer"]],
+            policy=self.policies.get(row[p["policy_digest"]]), term=Term(row[p["term"]]),
+            billing=Billing(row[p["billing"]]), unit_price=row[p["unit_price"]], quantity=row[p["quantity"]],
+            ordered_at=row[p["ordered_at"]], auto_renew=row[p["auto_renew"]], status=Status(row[p["status"]]),
+            id=row[p["id"]], version=row[p["version"]],
         )
-        vars(sub).update(zip(_SCALARS, _GET_SCALARS(row), strict=True))  # plain dataclass: its fields live there
-        sub.pending_billing = Billing(row.pending_billing) if row.pending_billing else None
-        _restore_state(sub, row.state)
+        vars(sub).update(zip(_SCALARS, _ROW_SCALARS(row), strict=True))  # plain dataclass: its fields live there
+        pending = row[p["pending_billing"]]
+        sub.pending_billing = Billing(pending) if pending else None
+        _restore_state(sub, row[p["state"]])
         return sub
 
     _GET = select(t.subscriptions).where(t.subscriptions.c.ref == bindparam("ref"))
@@ -387,8 +401,8 @@ class SubscriptionRepository:
         for r in rows:
             sub = self._from(r)
             if remember:
-                self._as_read[id(sub)] = (sub, r._mapping)
-            out.setdefault(r.customer_ref, []).append(sub)
+                self._as_read[id(sub)] = (sub, _ROW_VALUES(r))
+            out.setdefault(sub.customer, []).append(sub)
         return out
 
     def count(self) -> int:
@@ -437,26 +451,39 @@ class DocumentRepository:
             after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar_one()
         return int(after) - count
 
-    def add(self, draft: DocumentDraft, number: str, at: datetime) -> int:
-        return self.add_all([(draft, number, None)], at)[0]
+    def add_all(self, issued: Sequence[tuple[DocumentDraft, date | None]], at: datetime,
+                numbers: Callable[[], Sequence[str]]) -> list[str]:
+        """Documents (with their lines and first dunning date), numbered by ``numbers``; the numbers, in order.
 
-    def add_all(self, issued: Sequence[tuple[DocumentDraft, str, date | None]], at: datetime) -> list[int]:
-        """Documents (with their lines and first dunning date) in two executemany statements; their ids."""
+        Every row is built before ``numbers`` is called: it takes them from the gapless counter, which then stays
+        locked until commit, so the lock is held for the writes alone (on PostgreSQL every array of the two
+        INSERTs is built by then, but for the numbers and the lines' document ids)."""
+        documents = [{"kind": draft.kind.value, "customer_ref": draft.customer, "issue_date": draft.issue_date,
+                      "due_date": draft.due_date, "status": DocumentStatus.ISSUED.value, "subtotal": draft.subtotal,
+                      "tax": draft.tax, "total": draft.total, "paid_amount": 0, "issued_at": at,
+                      "taxes": [{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes],
+                      "dunning_on": dunning_on} for draft, dunning_on in issued]
+        lines = [{"line_no": i, "subscription_ref": line.subscription, "kind": line.kind.value,
+                  "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
+                  "period_start": line.period_start, "period_end": line.period_end, "rule": line.why.rule,
+                  "charge_key": line.key, "explanation": line.why.as_dict()}
+                 for draft, _ in issued for i, line in enumerate(draft.lines)]
+        of_document = [n for n, (draft, _) in enumerate(issued) for _ in draft.lines]  # each line's document
         with _conflicts():
-            ids = _insert_all(self.conn, t.documents, [
-                {"number": number, "kind": draft.kind.value, "customer_ref": draft.customer,
-                 "issue_date": draft.issue_date, "due_date": draft.due_date, "status": DocumentStatus.ISSUED.value,
-                 "subtotal": draft.subtotal, "tax": draft.tax, "total": draft.total, "paid_amount": 0,
-                 "issued_at": at, "taxes": [{"rate": str(x.rate), "net": x.net, "tax": x.tax} for x in draft.taxes],
-                 "dunning_on": dunning_on} for draft, number, dunning_on in issued], key=("number",))
-            lines = [{"document_id": doc_id, "line_no": i, "subscription_ref": line.subscription,
-                      "kind": line.kind.value, "quantity": line.quantity, "unit_amount": line.unit_amount,
-                      "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end,
-                      "rule": line.why.rule, "charge_key": line.key, "explanation": line.why.as_dict()}
-                     for doc_id, (draft, _, _) in zip(ids, issued, strict=True)
-                     for i, line in enumerate(draft.lines)]
-            bulk.insert_rows(self.conn, t.document_lines, lines)
-        return ids
+            if bulk.is_postgres(self.conn) and len(documents) > 1:
+                add_documents = bulk.insert_later(self.conn, t.documents, documents, ("number",), ("number", "id"))
+                add_lines = bulk.insert_later(self.conn, t.document_lines, lines, ("document_id",))
+                taken = list(numbers())
+                id_of = dict(add_documents(number=taken))
+                ids = [int(id_of[number]) for number in taken]
+                add_lines(document_id=[ids[n] for n in of_document])
+                return taken
+            taken = list(numbers())
+            ids = _insert_all(self.conn, t.documents, [{"number": number, **row} for number, row
+                                                       in zip(taken, documents, strict=True)], key=("number",))
+            bulk.insert_rows(self.conn, t.document_lines, [{"document_id": ids[n], **row} for n, row
+                                                           in zip(of_document, lines, strict=True)])
+        return taken
 
     def charged(self, subscription: str, key: str) -> bool:
         return (subscription, key) in self.charged_among([(subscription, key)])
