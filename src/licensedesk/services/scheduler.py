@@ -16,7 +16,9 @@ LOCKED``) and leaves those another worker holds to it, so nothing is done twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -46,6 +48,26 @@ def tick(svc: Services, until: datetime) -> TickReport:
 
     The next day with work is ``MIN(next_due)`` (indexed), so an idle tick is one query.
     """
+    with _older_objects_not_scanned():
+        return _tick(svc, until)
+
+
+@contextmanager
+def _older_objects_not_scanned() -> Iterator[None]:
+    """Python's cycle collector leaves alone what lived before the tick (``gc.freeze``) until it ends (D-TICK-GC).
+
+    A batch of 500 customers keeps thousands of objects alive at once, so collections run often, and each full one
+    walked every object of the process (the code, SQLAlchemy's metadata): about a fifth of the invoice run's CPU.
+    Nothing is lost: objects created during the tick are collected as usual, and ``unfreeze`` hands the older ones
+    back to the collector afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _tick(svc: Services, until: datetime) -> TickReport:
     report = TickReport()
     today = svc.when(until).today
     other: OtherWorkDue = {}

@@ -1,0 +1,54 @@
+"""D-TICK-GC: during a tick Python's cycle collector leaves alone what lived before it (``gc.freeze``), and the
+tick hands those objects back to the collector when it ends, normally or not."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from licensedesk.services import scheduler
+from licensedesk.services.context import Services
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_older_objects_are_frozen_during_the_tick_and_given_back() -> None:
+    assert gc.get_freeze_count() == 0
+    with scheduler._older_objects_not_scanned():
+        assert gc.get_freeze_count() > 0
+        fresh = _Cycle()  # made during the tick: still the collector's
+        gone = weakref.ref(fresh)
+        del fresh
+        gc.collect()
+        assert gone() is None
+    assert gc.get_freeze_count() == 0
+
+
+def test_garbage_from_before_the_tick_is_collected_after_it() -> None:
+    old = _Cycle()
+    gone = weakref.ref(old)
+    del old  # a cycle: only the collector frees it
+    with scheduler._older_objects_not_scanned():
+        gc.collect()
+        assert gone() is not None  # frozen: left alone while the tick runs
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_failing_tick_unfreezes_too() -> None:
+    with pytest.raises(RuntimeError), scheduler._older_objects_not_scanned():
+        raise RuntimeError("crash mid-tick")
+    assert gc.get_freeze_count() == 0
+
+
+def test_tick_leaves_nothing_frozen(svc: Services) -> None:
+    report = scheduler.tick(svc, datetime(2026, 4, 1, 9, tzinfo=ZoneInfo("Asia/Tokyo")))
+    assert report.documents == []
+    assert gc.get_freeze_count() == 0
