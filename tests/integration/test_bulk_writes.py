@@ -3,7 +3,7 @@ skip notices already recorded, hand back the right ids and refuse lost updates, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -76,7 +76,9 @@ def test_unnested_rows_are_stored_as_sqlalchemy_stores_them(make_postgres_databa
     _with_customers(svc, "acme")
     parties.register_tenant(svc, AT, ref="t1", customer="acme", domain="acme.onmicrosoft.com", country="JP")
     subs.order(svc, AT, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3)
-    rows = [{"subscription_ref": "s1", "kind": f"k{i}", "at": AT, "rule": "R",
+    # the same instant in two zones (written once, as one UTC value), another instant, and the first again
+    instants = [AT, AT.astimezone(UTC), AT + timedelta(hours=1), AT]
+    rows = [{"subscription_ref": "s1", "kind": f"k{i}", "at": instants[i], "rule": "R",
              "details": details} for i, details in enumerate([{"a": 1, "日本": "語"}, None, [], "x"])]
     with engine.begin() as conn:
         conn.execute(insert(t.subscription_events), rows)
@@ -135,3 +137,22 @@ def test_a_batch_save_writes_what_changed_since_the_read_and_what_changes_back(s
         stored = uow.subscriptions.get("s1")
     assert stored is not None
     assert (stored.quantity, stored.auto_renew, stored.version) == (3, False, 3)
+
+
+@pytest.mark.postgres
+def test_late_columns_are_given_once_per_row(make_postgres_database) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(make_postgres_database())
+    upgrade(engine)
+    svc = Services(uow=uow_factory(engine), zone=JST)
+    _with_customers(svc, "acme")
+    rows = [{"kind": "k", "customer_ref": "acme", "on_date": date(2026, 7, 1), "rule": "R", "details": {},
+             "created_at": AT} for _ in range(2)]
+    with engine.begin() as conn:
+        add = bulk.insert_later(conn, t.notices, rows, ("subject",), ("subject", "id"))
+        with pytest.raises(ValueError, match="one value per row"):
+            add(subject=["only one"])
+        with pytest.raises(ValueError, match="give subject"):
+            add(other=["x", "y"])
+        back = add(subject=["late-1", "late-2"])
+        stored = dict(conn.execute(select(t.notices.c.subject, t.notices.c.id).where(t.notices.c.kind == "k")).all())
+    assert dict(back) == stored and sorted(stored) == ["late-1", "late-2"]

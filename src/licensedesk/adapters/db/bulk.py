@@ -159,10 +159,27 @@ def _arrays(conn: Connection, rows: list[dict[str, Any]], keys: list[str],
     for i, k in enumerate(keys, first):
         col = columns[k]
         convert, element = _writer(col, conn.dialect), _element_of(col)
-        values = [convert(r[k]) for r in rows] if convert else [r[k] for r in rows]
-        params[f"a{i}"] = array_literal(values, element)
+        if _repeats(col):
+            params[f"a{i}"] = _distinct_written([r[k] for r in rows], convert)
+        else:
+            values = [convert(r[k]) for r in rows] if convert else [r[k] for r in rows]
+            params[f"a{i}"] = array_literal(values, element)
         casts.append(f"%(a{i})s::{_sql_type(col, conn.dialect)}[]")
     return params, ", ".join(casts)
+
+
+@cache
+def _repeats(col: Any) -> bool:
+    """Dates, and instants stored in UTC: a batch's values repeat (one issue date, one instant per transaction), and
+    equal values are written alike (two equal aware instants in different zones convert to the same UTC value)."""
+    return isinstance(col.type, Date) or (isinstance(col.type, TypeDecorator)
+                                          and isinstance(col.type.impl_instance, DateTime))
+
+
+def _distinct_written(values: list[Any], convert: Convert | None) -> str:
+    """The array literal of a ``_repeats`` column, each distinct value converted and written once."""
+    written = {v: "NULL" if v is None else (convert(v) if convert else v).isoformat() for v in set(values)}
+    return "{" + ",".join([written[v] for v in values]) + "}" if values else "{}"
 
 
 def array_literal(values: list[Any], element: Element = "text") -> str:
