@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from fractions import Fraction
 
@@ -196,6 +197,14 @@ def test_tax_on_credit_mirrors_invoice_seeded() -> None:
         net = rng.randint(0, 10_000_000)
         assert tax_on(-net) == -tax_on(net)
         assert tax_on(net) == net // 10
+
+
+def test_tax_on_in_integers_is_the_exact_product_truncated() -> None:
+    rng = random.Random(11)
+    for rate in (STANDARD_TAX_RATE, REDUCED_TAX_RATE, Fraction(1, 3), Fraction(0), Fraction(-1, 10)):
+        for _ in range(500):
+            net = rng.randint(-10_000_000, 10_000_000)
+            assert tax_on(net, rate) == math.trunc(Fraction(net) * rate)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ class Term(StrEnum):
 
     @property
     def months(self) -> int:
-        return {"P1M": 1, "P1Y": 12, "P3Y": 36}[self.value]
+        return _TERM_MONTHS[self]
 
 
 class Billing(StrEnum):
@@ -44,11 +44,14 @@ class Billing(StrEnum):
 
     def cycle_months(self, term: Term) -> int:
         """Length of one charge cycle in months; upfront (and triennial) pay the whole term."""
-        if self is Billing.MONTHLY:
-            return 1
-        if self is Billing.ANNUAL:
-            return min(12, term.months)
-        return term.months
+        return _CYCLE_MONTHS[self, term]
+
+
+_TERM_MONTHS = {Term.P1M: 1, Term.P1Y: 12, Term.P3Y: 36}
+# Worked out once per pair: the tick asks for every subscription, several times.
+_CYCLE_MONTHS = {(billing, term): 1 if billing is Billing.MONTHLY else
+                 min(12, _TERM_MONTHS[term]) if billing is Billing.ANNUAL else _TERM_MONTHS[term]
+                 for billing in Billing for term in Term}
 
 
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -45,8 +45,13 @@ def toward_zero(value: Fraction) -> Yen:
 
 
 def tax_on(net_total: Yen, rate: Fraction = STANDARD_TAX_RATE) -> Yen:
-    """Consumption tax on one rate's net total of a document, rounded toward zero."""
-    return toward_zero(Fraction(net_total) * rate)
+    """Consumption tax on one rate's net total of a document, rounded toward zero.
+
+    ``trunc(net_total × rate)``, in integers: the magnitude rounded down, then the sign put back."""
+    if rate < 0:
+        return toward_zero(Fraction(net_total) * rate)
+    tax = abs(net_total) * rate.numerator // rate.denominator
+    return tax if net_total >= 0 else -tax
 
 
 def tax_by_rate(lines: Iterable[tuple[Fraction, Yen]]) -> dict[Fraction, tuple[Yen, Yen]]:

@@ -69,8 +69,7 @@ def _cycle_unit(sub: Subscription, cycle: Period, nominal: Period) -> tuple[int,
 
 
 def charge_cycle(sub: Subscription, cycle_start: date, kind: LineKind) -> None:
-    nominal = sub.nominal_cycle(cycle_start)
-    cycle = sub.billed_cycle(cycle_start)
+    nominal, cycle = sub.cycles(cycle_start)
     unit, formula = _cycle_unit(sub, cycle, nominal)
     rule = "TERM-RENEW-AUTO" if kind is LineKind.RENEW else ("COTERM" if cycle != nominal else "PRICE-ONE")
     why = because(rule, f"{formula} per seat × {sub.quantity} seats, cycle {cycle.start}…{cycle.end}",
@@ -99,8 +98,7 @@ def change_quantity(sub: Subscription, when: When, quantity: int) -> None:
 
 
 def _add_seats(sub: Subscription, when: When, added: int) -> None:
-    nominal = sub.nominal_cycle(when.today)
-    cycle = sub.billed_cycle(when.today)
+    nominal, cycle = sub.cycles(when.today)
     days = cycle.remaining_from(when.today)
     unit = prorate(sub.unit_price, days, nominal.days)
     why = because_price("PRICE-ONE", sub.unit_price, days, nominal.days, unit, added=added,
@@ -145,8 +143,7 @@ def _in_full_refund(sub: Subscription, when: When, since: datetime) -> bool:
 
 
 def _credit_seats(sub: Subscription, when: When, addition: SeatAddition, seats: int) -> None:
-    nominal = sub.nominal_cycle(when.today)
-    cycle = sub.billed_cycle(when.today)
+    nominal, cycle = sub.cycles(when.today)
     key = f"remove:{when.instant.isoformat()}:{addition.at.isoformat()}"
     if _in_full_refund(sub, when, addition.at):
         why = because("NCE-REDUCE-168H", f"full refund within {sub.policy.full_refund_hours} h: {addition.unit_amount:,}"

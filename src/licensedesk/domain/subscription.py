@@ -187,9 +187,13 @@ class Subscription:
 
     def billed_cycle(self, d: date) -> Period:
         """The charge cycle containing ``d`` as billed: cut at the term end for a co-termed first term."""
+        return self.cycles(d)[1]
+
+    def cycles(self, d: date) -> tuple[Period, Period]:
+        """The charge cycle containing ``d``, nominal and as billed (``nominal_cycle``, ``billed_cycle``)."""
         nominal = self.nominal_cycle(d)
         assert self.term_end is not None
-        return Period(nominal.start, min(nominal.end, self.term_end))
+        return nominal, Period(nominal.start, min(nominal.end, self.term_end))
 
     def start_term(self, when: When, start: date, months: int, end: date | None = None) -> None:
         self.term_start = start
