@@ -257,11 +257,13 @@ class SubscriptionRepository:
         self._as_read: dict[int, tuple[Subscription, tuple[Any, ...]]] = {}
 
     def _values(self, sub: Subscription) -> dict[str, Any]:
-        values = dict(zip(_SCALARS, _GET_SCALARS(sub), strict=True))
-        values.update(status=sub.status.value, term=sub.term.value, billing=sub.billing.value, offer=sub.offer,
-                      pending_billing=sub.pending_billing.value if sub.pending_billing else None,
-                      policy_digest=self.policies.ensure(sub.policy), state=_state(sub))
-        return values
+        return dict(zip(_VALUE_KEYS, self._value_tuple(sub), strict=True))
+
+    def _value_tuple(self, sub: Subscription) -> tuple[Any, ...]:
+        """The stored values of ``sub``'s changeable columns, in ``_VALUE_KEYS`` order."""
+        return (*_GET_SCALARS(sub), sub.status.value, sub.term.value, sub.billing.value, sub.offer,
+                sub.pending_billing.value if sub.pending_billing else None, self.policies.ensure(sub.policy),
+                _state(sub))
 
     def add(self, sub: Subscription) -> None:
         result = self.conn.execute(insert(t.subscriptions).values(
@@ -287,21 +289,21 @@ class SubscriptionRepository:
         """``save`` for many in one executemany; any lost update refuses them all (the caller retries)."""
         if not subs:
             return
-        values = [self._values(s) for s in subs]
+        values = [self._value_tuple(s) for s in subs]
         if bulk.is_postgres(self.conn):
             updated = self._update_changed(subs, values)
         else:
-            updated = self.conn.execute(self._SAVE, [{"w_ref": s.ref, "w_version": s.version,
-                                                      "version": s.version + 1, **v}
-                                                     for s, v in zip(subs, values, strict=True)]).rowcount
+            updated = self.conn.execute(self._SAVE, [
+                {"w_ref": s.ref, "w_version": s.version, "version": s.version + 1,
+                 **dict(zip(_VALUE_KEYS, v, strict=True))} for s, v in zip(subs, values, strict=True)]).rowcount
         if updated != len(subs):
             raise Conflict(f"{len(subs) - updated} of {len(subs)} subscriptions were changed concurrently")
         for sub, v in zip(subs, values, strict=True):
             sub.version += 1
             if id(sub) in self._as_read:
-                self._as_read[id(sub)] = (sub, tuple(v.values()))
+                self._as_read[id(sub)] = (sub, v)
 
-    def _update_changed(self, subs: Sequence[Subscription], values: list[dict[str, Any]]) -> int:
+    def _update_changed(self, subs: Sequence[Subscription], values: list[tuple[Any, ...]]) -> int:
         """PostgreSQL: one UPDATE … FROM unnest per set of changed columns (the tick's usual case: a few dates and
         the version), each row matched on ref and version. A subscription not read through ``due_for_customers``,
         or a value that compares unequal for any reason, is written."""
@@ -309,12 +311,11 @@ class SubscriptionRepository:
         for sub, new in zip(subs, values, strict=True):
             seen = self._as_read.get(id(sub))
             if seen is not None and seen[0] is sub:
-                changed = tuple([k for k, was, now in zip(_VALUE_KEYS, seen[1], new.values(), strict=True)
-                                 if was != now])
+                changed = [(k, now) for k, was, now in zip(_VALUE_KEYS, seen[1], new, strict=True) if was != now]
             else:
-                changed = _VALUE_KEYS
-            groups.setdefault(changed, []).append({"w_ref": sub.ref, "w_version": sub.version,
-                                                   "version": sub.version + 1, **{k: new[k] for k in changed}})
+                changed = list(zip(_VALUE_KEYS, new, strict=True))
+            groups.setdefault(tuple([k for k, _ in changed]), []).append(
+                {"w_ref": sub.ref, "w_version": sub.version, "version": sub.version + 1, **dict(changed)})
         return sum(bulk.update_rows(self.conn, t.subscriptions, rows, {"ref": "w_ref", "version": "w_version"})
                    for rows in groups.values())
 
