@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, insert, select, text
 
 from licensedesk.adapters.db import bulk
 from licensedesk.adapters.db import tables as t
@@ -68,12 +68,18 @@ def test_a_stale_subscription_is_refused_in_a_batch_save(svc: Services) -> None:
         uow.subscriptions.save_all([s1, s2])
 
 
-@pytest.mark.postgres
-def test_unnested_rows_are_stored_as_sqlalchemy_stores_them(make_postgres_database) -> None:  # type: ignore[no-untyped-def]
-    engine = create_engine(make_postgres_database())
+def _acme_on_postgres(url: str) -> tuple[Engine, Services]:
+    """A migrated PostgreSQL database with the customer ``acme``."""
+    engine = create_engine(url)
     upgrade(engine)
     svc = Services(uow=uow_factory(engine), zone=JST)
     _with_customers(svc, "acme")
+    return engine, svc
+
+
+@pytest.mark.postgres
+def test_unnested_rows_are_stored_as_sqlalchemy_stores_them(make_postgres_database) -> None:  # type: ignore[no-untyped-def]
+    engine, svc = _acme_on_postgres(make_postgres_database())
     parties.register_tenant(svc, AT, ref="t1", customer="acme", domain="acme.onmicrosoft.com", country="JP")
     subs.order(svc, AT, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3)
     # the same instant in two zones (written once, as one UTC value), another instant, and the first again
@@ -141,10 +147,7 @@ def test_a_batch_save_writes_what_changed_since_the_read_and_what_changes_back(s
 
 @pytest.mark.postgres
 def test_late_columns_are_given_once_per_row(make_postgres_database) -> None:  # type: ignore[no-untyped-def]
-    engine = create_engine(make_postgres_database())
-    upgrade(engine)
-    svc = Services(uow=uow_factory(engine), zone=JST)
-    _with_customers(svc, "acme")
+    engine, _ = _acme_on_postgres(make_postgres_database())
     rows = [{"kind": "k", "customer_ref": "acme", "on_date": date(2026, 7, 1), "rule": "R", "details": {},
              "created_at": AT} for _ in range(2)]
     with engine.begin() as conn:
