@@ -507,6 +507,18 @@ def test_cycle_containing(anchor: str, months: int, d: str, expected: tuple[str,
     assert D(d) in cycle
 
 
+def test_cycle_containing_is_the_cycle_found_by_walking_from_the_anchor() -> None:
+    rng = random.Random(29)
+    for _ in range(3000):
+        anchor, step = _random_anchor(rng), rng.choice([1, 1, 3, 12, 36])
+        d = anchor + timedelta(days=rng.randint(0, 2000))
+        k = 0
+        while add_months(anchor, (k + 1) * step) <= d:  # every cycle from the first, as the definition reads
+            k += 1
+        assert cycle_containing(anchor, step, d) == Period(add_months(anchor, k * step),
+                                                           add_months(anchor, (k + 1) * step) - timedelta(days=1))
+
+
 def test_cycle_containing_refuses_date_before_anchor() -> None:
     with pytest.raises(ValueError):
         cycle_containing(D("2026-06-18"), 1, D("2026-06-17"))

@@ -135,12 +135,16 @@ def cycle_containing(start: date, cycle_months: int, d: date) -> Period:
     if d < start:
         raise ValueError(f"{d} precedes the anchor {start}")
     months = (d.year - start.year) * 12 + (d.month - start.month)
-    k = max(0, months // cycle_months)
-    while add_months(start, k * cycle_months) > d:
+    k = max(0, months // cycle_months)  # cycle k starts in d's month or before it; at most one off
+    begin = add_months(start, k * cycle_months)
+    while begin > d:
         k -= 1
-    while add_months(start, (k + 1) * cycle_months) <= d:
+        begin = add_months(start, k * cycle_months)
+    after = add_months(start, (k + 1) * cycle_months)  # each start computed once (the tick asks per charge)
+    while after <= d:
         k += 1
-    return Period(add_months(start, k * cycle_months), add_months(start, (k + 1) * cycle_months) - ONE_DAY)
+        begin, after = after, add_months(start, (k + 1) * cycle_months)
+    return Period(begin, after - ONE_DAY)
 
 
 def months_between(start: date, end_inclusive: date) -> tuple[int, Period | None]:
