@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any
 
 Yen = int
 """An amount of Japanese yen. JPY has no minor unit."""
@@ -56,10 +57,15 @@ def tax_on(net_total: Yen, rate: Fraction = STANDARD_TAX_RATE) -> Yen:
 
 def tax_by_rate(lines: Iterable[tuple[Fraction, Yen]]) -> dict[Fraction, tuple[Yen, Yen]]:
     """Group ``(rate, amount)`` pairs and tax each group once: ``{rate: (net, tax)}``."""
-    nets: dict[Fraction, Yen] = {}
+    groups: list[list[Any]] = []  # [rate, net]: a document has one or two rates, and hashing a Fraction is slow
     for rate, amount in lines:
-        nets[rate] = nets.get(rate, 0) + amount
-    return {rate: (net, tax_on(net, rate)) for rate, net in nets.items()}
+        for group in groups:
+            if group[0] is rate or group[0] == rate:
+                group[1] += amount
+                break
+        else:
+            groups.append([rate, amount])
+    return {rate: (net, tax_on(net, rate)) for rate, net in groups}
 
 
 def format_yen(amount: Yen) -> str:
