@@ -256,10 +256,14 @@ class SubscriptionRepository:
                       policy_digest=self.policies.ensure(sub.policy), state=_state(sub))
         return values
 
+    # Built once: a statement whose values come as parameters is compiled once and found in the cache by a
+    # cheap key; ``insert(...).values(**row)`` builds a bind parameter per column and its cache key every time.
+    _ADD = insert(t.subscriptions)
+
     def add(self, sub: Subscription) -> None:
-        result = self.conn.execute(insert(t.subscriptions).values(
-            ref=sub.ref, customer_ref=sub.customer, tenant_ref=sub.tenant, ordered_at=sub.ordered_at,
-            version=1, **self._values(sub)))
+        result = self.conn.execute(self._ADD, {
+            "ref": sub.ref, "customer_ref": sub.customer, "tenant_ref": sub.tenant, "ordered_at": sub.ordered_at,
+            "version": 1, **self._values(sub)})
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         sub.version = 1
 

@@ -9,6 +9,7 @@ nothing upstream and a committed one is bought exactly once by the worker (``ser
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -28,6 +29,18 @@ from .tables_upstream import upstream_subscriptions as us
 PROVISIONED_KINDS = (OfferKind.SEAT.value,)  # licence-based NCE; Azure, software and trials are not bought here
 
 
+@cache
+def _enqueue_statement(dialect_name: str) -> Any:
+    """The job's ``INSERT … ON CONFLICT DO NOTHING``, built once per dialect (values come as parameters, so
+    SQLAlchemy neither rebuilds the statement nor its cache key per order)."""
+    dialect: Any = sqlite
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
+
+        dialect = postgresql
+    return dialect.insert(uj).on_conflict_do_nothing(index_elements=[uj.c.subscription_ref])
+
+
 class UpstreamRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -36,15 +49,10 @@ class UpstreamRepository:
                 sla_due: date | None = None) -> bool:
         """A provisioning job for ``subscription`` unless it already has one (one purchase per local order):
         one INSERT … ON CONFLICT DO NOTHING on the unique subscription_ref."""
-        dialect: Any = sqlite
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
-
-            dialect = postgresql
-        done = self.conn.execute(dialect.insert(uj).values(
-            subscription_ref=subscription, customer_ref=customer, tenant_ref=tenant, activate=activate,
-            status=JobStatus.PENDING.value, attempts=0, next_attempt_at=at, sla_due=sla_due, created_at=at)
-            .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]))
+        done = self.conn.execute(_enqueue_statement(self.conn.dialect.name), {
+            "subscription_ref": subscription, "customer_ref": customer, "tenant_ref": tenant, "activate": activate,
+            "status": JobStatus.PENDING.value, "attempts": 0, "next_attempt_at": at, "sla_due": sla_due,
+            "created_at": at})
         return bool(done.rowcount)
 
     def claim_due(self, now: datetime) -> dict[str, Any] | None:
