@@ -47,6 +47,20 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+@cache
+def insert_ignoring(table: Table, key: str, dialect_name: str) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` into ``table`` (PostgreSQL or SQLite), built once: its values
+    come as parameters, so SQLAlchemy neither rebuilds the statement nor its cache key per row."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect: Any = sqlite
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
+
+        dialect = postgresql
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+
+
 def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
     """``column IN (values)`` for a text column. On PostgreSQL ``column = ANY(text[])``: one parameter for the whole
     list, where an expanding IN renders, binds and parses one placeholder per value (the tick's lists have 500)."""

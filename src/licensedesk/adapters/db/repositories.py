@@ -189,9 +189,9 @@ class PolicyStore:
             found = self.conn.execute(select(t.policies.c.digest).where(t.policies.c.digest == digest)).first()
             if found:
                 self._committed.add(digest)  # committed by someone: it stays (policies are never deleted)
-            else:
-                self.conn.execute(insert(t.policies).values(digest=digest, name=policy.name,
-                                                            version=policy.version, body=policy.to_mapping()))
+            else:  # content-addressed: a row another transaction inserts meanwhile is this very row
+                self.conn.execute(bulk.insert_ignoring(t.policies, "digest", self.conn.dialect.name), {
+                    "digest": digest, "name": policy.name, "version": policy.version, "body": policy.to_mapping()})
             self._cache[digest] = policy
         return digest
 

@@ -9,17 +9,16 @@ nothing upstream and a committed one is bought exactly once by the worker (``ser
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
 from licensedesk.domain.subscription import Status, Subscription
 from licensedesk.services.ports_upstream import JobStatus
 
+from . import bulk
 from .repositories import OfferRepository, PolicyStore, SubscriptionRepository
 from .tables_upstream import customer_preferences as cp
 from .tables_upstream import upstream_customers as uc
@@ -27,18 +26,6 @@ from .tables_upstream import upstream_jobs as uj
 from .tables_upstream import upstream_subscriptions as us
 
 PROVISIONED_KINDS = (OfferKind.SEAT.value,)  # licence-based NCE; Azure, software and trials are not bought here
-
-
-@cache
-def _enqueue_statement(dialect_name: str) -> Any:
-    """The job's ``INSERT … ON CONFLICT DO NOTHING``, built once per dialect (values come as parameters, so
-    SQLAlchemy neither rebuilds the statement nor its cache key per order)."""
-    dialect: Any = sqlite
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
-
-        dialect = postgresql
-    return dialect.insert(uj).on_conflict_do_nothing(index_elements=[uj.c.subscription_ref])
 
 
 class UpstreamRepository:
@@ -49,7 +36,7 @@ class UpstreamRepository:
                 sla_due: date | None = None) -> bool:
         """A provisioning job for ``subscription`` unless it already has one (one purchase per local order):
         one INSERT … ON CONFLICT DO NOTHING on the unique subscription_ref."""
-        done = self.conn.execute(_enqueue_statement(self.conn.dialect.name), {
+        done = self.conn.execute(bulk.insert_ignoring(uj, "subscription_ref", self.conn.dialect.name), {
             "subscription_ref": subscription, "customer_ref": customer, "tenant_ref": tenant, "activate": activate,
             "status": JobStatus.PENDING.value, "attempts": 0, "next_attempt_at": at, "sla_due": sla_due,
             "created_at": at})
