@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     any_,
+    bindparam,
     cast,
     insert,
     literal,
@@ -59,6 +60,20 @@ def insert_ignoring(table: Table, key: str, dialect_name: str) -> Any:
 
         dialect = postgresql
     return dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+
+
+@cache
+def among_param(column: Any, name: str, dialect_name: str) -> Any:
+    """``among`` with the list as the parameter ``name`` (its value from ``among_value``), for a statement built
+    once: SQLAlchemy then neither rebuilds it nor its cache key per execution."""
+    if dialect_name == "postgresql":
+        return column == any_(cast(bindparam(name, type_=Text), ARRAY(Text)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def among_value(values: Iterable[Any], dialect_name: str) -> Any:
+    """The parameter of an ``among_param``: the list as one text array on PostgreSQL, the list elsewhere."""
+    return array_literal(list(values)) if dialect_name == "postgresql" else list(values)
 
 
 def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
