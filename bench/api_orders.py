@@ -5,7 +5,11 @@ Seeds a fresh PostgreSQL database ``bench_api_<pid>`` (migrated to head, sample 
 customers with one tenant each, one ``sales`` user with a bearer token), starts
 ``uvicorn --factory licensedesk.entrypoints.api.asgi:without_scheduler --workers W`` as a child process,
 and drives ``--requests`` ``POST /api/v1/subscriptions`` (each with its own Idempotency-Key, spread over
-the tenants) from ``--concurrency`` concurrent httpx (async) clients. Each order is the whole path: bearer
+the tenants) from ``--concurrency`` concurrent clients: by default a lean keep-alive HTTP/1.1 client on asyncio
+streams (``bench/_lean_http.py``: on 2 shared cores, httpx's own ~2–3 ms of CPU per request would be taken
+from the server it measures), or httpx (async) with ``--client httpx``. Every answer is checked (status
+201, its JSON body the subscription asked for) and after the run every order must be in the database
+with its issued invoice. Each order is the whole path: bearer
 token lookup, the parties' checks, the subscription, its first invoice (numbered from the locked counter),
 the notice, the outbox mail, the audit entry and the idempotency record, in one transaction.
 
@@ -36,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import _common as c
+import _lean_http as lean
 
 GOAL_RPS = 300.0
 GOAL_P99_MS = 100.0
@@ -52,6 +57,9 @@ def main(argv: list[str]) -> int:
                    "(default: the number of cores)")
     p.add_argument("--customers", type=int, default=200, help="customers (one tenant each) the orders spread "
                    "over (default 200)")
+    p.add_argument("--client", choices=("lean", "httpx"), default="lean",
+                   help="load generator: lean (default; asyncio streams, keep-alive HTTP/1.1, see bench/_lean_http.py) "
+                        "or httpx (async); both check every answer's status and JSON body")
     p.add_argument("--server-option", action="append", default=[], metavar="ARG",
                    help="an extra uvicorn argument, repeatable (e.g. --server-option=--loop=asyncio "
                         "--server-option=--http=h11 to compare without uvloop/httptools)")
@@ -189,34 +197,76 @@ async def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float =
     raise RuntimeError("the server did not answer /healthz within 60 s")
 
 
-async def drive(base: str, token: str, start: int, n: int, concurrency: int, customers: int
+def orders(start: int, n: int, customers: int) -> list[tuple[str, dict[str, Any]]]:
+    """(Idempotency-Key, body) of orders ``start`` … ``start + n - 1``, spread over the tenants."""
+    return [(f"bench-{i}", {"ref": f"s{i:07d}", "tenant": f"t{i % customers:05d}", "offer": "M365-E3",
+                            "term": "P1Y", "billing": "monthly", "quantity": 1 + i % 50})
+            for i in range(start, start + n)]
+
+
+async def drive(base: str, token: str, start: int, n: int, concurrency: int, customers: int, client: str = "lean"
                 ) -> tuple[list[float], Counter[int], float]:
-    """``n`` orders, ``concurrency`` in flight; returns each latency (s), the statuses, the wall time."""
+    """``n`` orders, ``concurrency`` in flight; returns each latency (s), the statuses, the wall time.
+
+    Every answer is checked (status 201, the JSON body is the subscription asked for); a wrong body
+    counts as status -1, no answer as 0."""
+    todo = orders(start, n, customers)
+    if client == "lean":
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        watch = c.Stopwatch()
+        latencies, statuses, problems = await lean.drive(host, int(port), token, todo, concurrency)
+        seconds = watch.seconds()
+        for problem in problems:
+            print(f"  ! {problem}", flush=True)
+        return latencies, statuses, seconds
+    return await _drive_httpx(base, token, todo, concurrency)
+
+
+async def _drive_httpx(base: str, token: str, todo: list[tuple[str, dict[str, Any]]], concurrency: int
+                       ) -> tuple[list[float], Counter[int], float]:
     import httpx
 
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
-    queue = iter(range(start, start + n))
+    queue = iter(todo)
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async def one_client(client: httpx.AsyncClient) -> None:
-        for i in queue:
-            body = {"ref": f"s{i:07d}", "tenant": f"t{i % customers:05d}", "offer": "M365-E3", "term": "P1Y",
-                    "billing": "monthly", "quantity": 1 + i % 50}
+        for key, body in queue:
             began = time.perf_counter()
             try:
                 response = await client.post("/api/v1/subscriptions", json=body,
-                                             headers={**headers, "Idempotency-Key": f"bench-{i}"})
+                                             headers={**headers, "Idempotency-Key": key})
+                lean.check(response.status_code, response.content, body)
                 statuses[response.status_code] += 1
             except httpx.HTTPError:
                 statuses[0] += 1
+            except (lean.BadAnswer, ValueError):
+                statuses[-1 if response.status_code == 201 else response.status_code] += 1
             latencies.append(time.perf_counter() - began)
 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         watch = c.Stopwatch()
         await asyncio.gather(*(one_client(client) for _ in range(concurrency)))
         return latencies, statuses, watch.seconds()
+
+
+def _invoiced(url: str) -> tuple[int, int]:
+    """(subscriptions ordered, of which billed by an issued document): after the run, every order must be both."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            subs = int(conn.execute(text("SELECT count(*) FROM subscriptions")).scalar_one())
+            billed = int(conn.execute(text(
+                "SELECT count(DISTINCT l.subscription_ref) FROM document_lines l JOIN documents d ON d.id = l.document_id"
+                " WHERE d.status = 'issued' AND d.kind = 'invoice'")).scalar_one())
+    finally:
+        engine.dispose()
+    return subs, billed
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -238,13 +288,14 @@ def bench(spec: str, args: Any) -> c.Result:
         base = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(base, proc))
         res["cpu_ms_before"] = c.calibrate()
-        asyncio.run(drive(base, token, 0, args.warmup, args.concurrency, args.customers))
+        _, warm, _ = asyncio.run(drive(base, token, 0, args.warmup, args.concurrency, args.customers, args.client))
+        res["warmup_statuses"] = dict(warm)
         print(f"[{label}] {args.requests} orders, {args.concurrency} in flight, {args.workers} workers …", flush=True)
         server, _ = _processes(proc.pid)
         backends0, sessions0 = _backends(url)
         cpu0 = (_ticks(server), {pid: _ticks([pid]) for pid in backends0}, sum(os.times()[:2]), _machine_idle())
         latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
-                                                      args.customers))
+                                                      args.customers, args.client))
         idle1, total1 = _machine_idle()
         cpu = [_ticks(server) - cpu0[0], 0.0, sum(os.times()[:2]) - cpu0[2]]
         backends1, sessions1 = _backends(url)
@@ -253,10 +304,14 @@ def bench(spec: str, args: Any) -> c.Result:
         res["cpu_per_order_ms"] = [1000 * x / len(latencies) for x in cpu]
         res["idle_share"] = (idle1 - cpu0[3][0]) / max(1.0, total1 - cpu0[3][1])
         res["cpu_ms_after"] = c.calibrate()
+        res["client"], res["invoiced"] = args.client, _invoiced(url)
         res.update(rps=len(latencies) / wall, wall_s=wall, p50_ms=_pct(latencies, 0.50),
                    p95_ms=_pct(latencies, 0.95), p99_ms=_pct(latencies, 0.99), max_ms=1000 * max(latencies),
                    mean_ms=1000 * statistics.fmean(latencies), statuses=dict(statuses),
                    errors=sum(n for s, n in statuses.items() if s != 201), load=os.getloadavg())
+        res["expected"] = warm[201] + statuses[201]
+        if res["invoiced"] != (res["expected"],) * 2:
+            res["errors"] += 1  # an order answered 201 without its subscription or invoice in the database
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -278,8 +333,11 @@ def report(results: list[c.Result], args: Any) -> None:
         print(f"statuses {r['statuses']}; CPU calibration {r['cpu_ms_before']:.0f} → {r['cpu_ms_after']:.0f} ms; "
               f"load average after {tuple(round(x, 2) for x in r['load'])}; {r['machine']}; {r['date']}")
         server, pg, client = r["cpu_per_order_ms"]
+        subs, billed = r["invoiced"]
+        print(f"after the run: {subs} subscriptions in the database, {billed} of them billed by an issued invoice "
+              f"(expected {r['expected']}: the orders answered 201, warm-up {r['warmup_statuses']} included)")
         print(f"CPU per order (in flight {r['concurrency']}): server {server:.2f} ms, PostgreSQL {pg:.2f} ms, "
-              f"client {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
+              f"client ({r['client']}) {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
               f"{r['sessions_opened']} PostgreSQL sessions opened while measuring (a backend that exited is "
               "missing from the PostgreSQL figure)")
         met = r["rps"] >= GOAL_RPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]

@@ -153,3 +153,24 @@ def test_an_action_before_the_days_tick_does_the_due_work_first(svc: Services) -
     assert [(line["kind"], line["quantity"], line["unit_amount"]) for line in docs[-1]["lines"]] == [
         ("cycle", 10, 5434), ("add_quantity", 2, 5434)]  # 07-18…08-17 whole cycle for the added seats
     assert len(docs) == 2
+
+
+def test_a_policy_row_inserted_meanwhile_by_another_order_is_no_error(svc: Services) -> None:
+    """Two first orders of a policy at once: both look it up, miss, insert. The row is content-addressed, so the
+    second insert leaves the first's row (ON CONFLICT DO NOTHING) instead of failing the order (was a 409
+    IDEMPOTENCY-IN-PROGRESS through the API, seen on every cold start of the API benchmark)."""
+    from licensedesk.adapters.db import bulk
+    from licensedesk.adapters.db import tables as t
+    from licensedesk.presets import preset
+
+    policy = preset("mca-nce")
+    row = {"digest": policy.digest, "name": policy.name, "version": policy.version, "body": policy.to_mapping()}
+    with svc.uow() as uow:
+        conn = uow.policies.conn  # type: ignore[attr-defined]
+        statement = bulk.insert_ignoring(t.policies, "digest", conn.dialect.name)
+        conn.execute(statement, row)
+        conn.execute(statement, row)  # what the second order's insert meets
+        assert uow.policies.ensure(policy) == policy.digest
+        uow.commit()
+        assert conn.execute(t.policies.select().where(t.policies.c.digest == policy.digest)).all()[0].name == policy.name
+        assert len(conn.execute(t.policies.select()).all()) == 1

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
@@ -46,7 +47,8 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
     unique ``key``, one IN per key column (an INSERT … RETURNING in parameter order goes row by row on SQLite;
     a row-value IN scans the index)."""
     if len(rows) <= 1:
-        return [int(conn.execute(insert(table), row).inserted_primary_key[0]) for row in rows]  # type: ignore[index]
+        return [int(conn.execute(_insert_into(table), row).inserted_primary_key[0])  # type: ignore[index]
+                for row in rows]
     if bulk.is_postgres(conn):  # one statement that hands the ids back
         by_key = {tuple(r[:-1]): int(r[-1]) for r in bulk.insert_returning(conn, table, rows, (*key, "id"))}
         return [by_key[tuple(r[k] for k in key)] for r in rows]
@@ -56,6 +58,21 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
                                                            zip(cols, key, strict=True))))
     ids = {tuple(r[:-1]): int(r[-1]) for r in found}
     return [ids[tuple(r[k] for k in key)] for r in rows]
+
+
+@cache
+def _charged_query(dialect_name: str) -> Any:
+    """Billed (subscription, charge key) pairs among two lists: one IN per column, not a row-value IN (SQLite
+    answers that by scanning the whole index); built once per dialect."""
+    c = t.document_lines.c
+    return select(c.subscription_ref, c.charge_key).where(bulk.among_param(c.subscription_ref, "subs", dialect_name),
+                                                          bulk.among_param(c.charge_key, "keys", dialect_name))
+
+
+@cache
+def _insert_into(table: Any) -> Any:
+    """``INSERT INTO table``, built once (the values come as parameters)."""
+    return insert(table)
 
 
 class CustomerRepository:
@@ -189,9 +206,9 @@ class PolicyStore:
             found = self.conn.execute(select(t.policies.c.digest).where(t.policies.c.digest == digest)).first()
             if found:
                 self._committed.add(digest)  # committed by someone: it stays (policies are never deleted)
-            else:
-                self.conn.execute(insert(t.policies).values(digest=digest, name=policy.name,
-                                                            version=policy.version, body=policy.to_mapping()))
+            else:  # content-addressed: a row another transaction inserts meanwhile is this very row
+                self.conn.execute(bulk.insert_ignoring(t.policies, "digest", self.conn.dialect.name), {
+                    "digest": digest, "name": policy.name, "version": policy.version, "body": policy.to_mapping()})
             self._cache[digest] = policy
         return digest
 
@@ -265,10 +282,14 @@ class SubscriptionRepository:
                 sub.pending_billing.value if sub.pending_billing else None, self.policies.ensure(sub.policy),
                 _state(sub))
 
+    # Built once: a statement whose values come as parameters is compiled once and found in the cache by a
+    # cheap key; ``insert(...).values(**row)`` builds a bind parameter per column and its cache key every time.
+    _ADD = insert(t.subscriptions)
+
     def add(self, sub: Subscription) -> None:
-        result = self.conn.execute(insert(t.subscriptions).values(
-            ref=sub.ref, customer_ref=sub.customer, tenant_ref=sub.tenant, ordered_at=sub.ordered_at,
-            version=1, **self._values(sub)))
+        result = self.conn.execute(self._ADD, {
+            "ref": sub.ref, "customer_ref": sub.customer, "tenant_ref": sub.tenant, "ordered_at": sub.ordered_at,
+            "version": 1, **self._values(sub)})
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         sub.version = 1
 
@@ -493,11 +514,10 @@ class DocumentRepository:
         """Which of these (subscription, charge key) pairs some document already bills (one query)."""
         if not charges:
             return set()
-        # One IN per column, not a row-value IN (SQLite answers that by scanning the whole index).
-        c = t.document_lines.c
-        rows = self.conn.execute(select(c.subscription_ref, c.charge_key).where(
-            bulk.among(self.conn, c.subscription_ref, sorted({s for s, _ in charges})),
-            bulk.among(self.conn, c.charge_key, sorted({k for _, k in charges})))).all()
+        dialect = self.conn.dialect.name
+        rows = self.conn.execute(_charged_query(dialect), {
+            "subs": bulk.among_value(sorted({s for s, _ in charges}), dialect),
+            "keys": bulk.among_value(sorted({k for _, k in charges}), dialect)}).all()
         return {(r[0], r[1]) for r in rows} & set(charges)
 
     _LINE_COLUMNS = tuple(c.label(f"line_{c.name}") for c in t.document_lines.c)

@@ -45,21 +45,25 @@ class ApiRepository:
         row = self.conn.execute(self._IDEMPOTENT, {"actor": actor, "key": key}).mappings().first()
         return dict(row) if row else None
 
+    _REMEMBER = insert(api_idempotency)
+    _ADD_AUDIT = insert(audit_log)
+    _LOCK_AUDIT = text("SELECT pg_advisory_xact_lock(:k)")
+
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None:
-        self.conn.execute(insert(api_idempotency), {
+        self.conn.execute(self._REMEMBER, {
             "actor": actor, "key": key, "method": method, "path": path, "body_hash": body_hash, "status": status,
             "response": response, "created_at": at})
 
     def lock_audit(self) -> None:
         if self.conn.dialect.name == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+            self.conn.execute(self._LOCK_AUDIT, {"k": AUDIT_LOCK})
 
     def last_audit_hash(self) -> str | None:
         return self.conn.execute(self._LAST_HASH).scalar()
 
     def add_audit(self, entry: dict[str, Any], prev_hash: str, digest: str) -> None:
-        self.conn.execute(insert(audit_log), {**entry, "prev_hash": prev_hash, "hash": digest})
+        self.conn.execute(self._ADD_AUDIT, {**entry, "prev_hash": prev_hash, "hash": digest})
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -38,6 +39,15 @@ def _message(notice: Notice, customer: str, at: datetime, notice_id: int | None,
             "last_error": None if recipient else f"customer {customer} has no billing or primary contact e-mail"}
 
 
+@cache
+def _recipients_query(dialect_name: str) -> Any:
+    """The recipient roles' contacts of a list of customers, built once per dialect."""
+    c = tp.customer_contacts.c
+    return (select(c.customer_ref, c.role, c.email)
+            .where(bulk.among_param(c.customer_ref, "customers", dialect_name), c.role.in_(RECIPIENT_ROLES))
+            .order_by(c.position))
+
+
 class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -61,10 +71,9 @@ class OutboxRepository:
         self._expected.update(self._look_up(sorted(set(customers))))
 
     def _look_up(self, customers: Sequence[str]) -> dict[str, str | None]:
-        c = tp.customer_contacts.c
-        rows = self.conn.execute(select(c.customer_ref, c.role, c.email).where(
-            bulk.among(self.conn, c.customer_ref, sorted(set(customers))), c.role.in_(RECIPIENT_ROLES))
-            .order_by(c.position)).all()
+        dialect = self.conn.dialect.name
+        rows = self.conn.execute(_recipients_query(dialect),
+                                 {"customers": bulk.among_value(sorted(set(customers)), dialect)}).all()
         best: dict[str, tuple[int, str]] = {}
         for customer, role, email in rows:
             rank = RECIPIENT_ROLES.index(role)

@@ -59,21 +59,42 @@ class PartyDetailRepository:
     _DETAILS = select(p.customer_details).where(p.customer_details.c.customer_ref == bindparam("ref"))
     _CONTACTS = (select(p.customer_contacts).where(p.customer_contacts.c.customer_ref == bindparam("ref"))
                  .order_by(p.customer_contacts.c.position))
+    # One customer with its details and contacts in one round trip (an order reads one): a row per contact,
+    # or one row with NULL contact columns; the details' columns are NULL when it has none (purpose is NOT NULL).
+    _ONE_CUSTOMER = (
+        select(t.customers, *(c for c in p.customer_details.c if c.name != "customer_ref"),
+               *(c.label(f"contact_{c.name}") for c in p.customer_contacts.c if c.name in ("id", "name", "email", "role")))
+        .select_from(t.customers
+                     .outerjoin(p.customer_details, p.customer_details.c.customer_ref == t.customers.c.ref)
+                     .outerjoin(p.customer_contacts, p.customer_contacts.c.customer_ref == t.customers.c.ref))
+        .where(t.customers.c.ref == bindparam("ref")).order_by(p.customer_contacts.c.position))
+    _ONE_TENANT = (select(t.tenants, p.tenant_details.c.origin, p.tenant_details.c.vl_licences)
+                   .select_from(t.tenants.outerjoin(p.tenant_details, p.tenant_details.c.tenant_ref == t.tenants.c.ref))
+                   .where(t.tenants.c.ref == bindparam("ref")))
     _TENANT_DETAILS = select(p.tenant_details).where(p.tenant_details.c.tenant_ref == bindparam("ref"))
 
-    def _with_details(self, c: Customer) -> Customer:
-        row = self.conn.execute(self._DETAILS, {"ref": c.ref}).first()
-        if row is not None:
+    @staticmethod
+    def _details(c: Customer, row: Any) -> None:
+        if row is not None and row.purpose is not None:
             c.purpose = Purpose(row.purpose)
             if row.postal_code is not None:
                 c.address = Address(row.postal_code, row.prefecture, row.city, row.line1, row.line2 or "")
+
+    def _with_details(self, c: Customer) -> Customer:
+        self._details(c, self.conn.execute(self._DETAILS, {"ref": c.ref}).first())
         contacts = self.conn.execute(self._CONTACTS, {"ref": c.ref})
         c.contacts = tuple(Contact(r.name, r.email, ContactRole(r.role)) for r in contacts)
         return c
 
     def customer(self, ref: str) -> Customer | None:
-        found = CustomerRepository(self.conn).get(ref)
-        return None if found is None else self._with_details(found)
+        rows = self.conn.execute(self._ONE_CUSTOMER, {"ref": ref}).all()
+        if not rows:
+            return None
+        found = CustomerRepository._from(rows[0])
+        self._details(found, rows[0])
+        found.contacts = tuple(Contact(r.contact_name, r.contact_email, ContactRole(r.contact_role))
+                               for r in rows if r.contact_id is not None)
+        return found
 
     def customers(self) -> list[Customer]:
         return [self._with_details(c) for c in CustomerRepository(self.conn).list()]
@@ -85,15 +106,18 @@ class PartyDetailRepository:
         if not done:
             self.conn.execute(insert(p.tenant_details).values(tenant_ref=tenant.ref, **values))
 
-    def _tenant_details(self, tenant: Tenant) -> Tenant:
-        row = self.conn.execute(self._TENANT_DETAILS, {"ref": tenant.ref}).first()
-        if row is not None:
+    @staticmethod
+    def _tenant_from(tenant: Tenant, row: Any) -> Tenant:
+        if row is not None and row.origin is not None:
             tenant.origin, tenant.vl_licences = TenantOrigin(row.origin), bool(row.vl_licences)
         return tenant
 
+    def _tenant_details(self, tenant: Tenant) -> Tenant:
+        return self._tenant_from(tenant, self.conn.execute(self._TENANT_DETAILS, {"ref": tenant.ref}).first())
+
     def tenant(self, ref: str) -> Tenant | None:
-        found = TenantRepository(self.conn).get(ref)
-        return None if found is None else self._tenant_details(found)
+        row = self.conn.execute(self._ONE_TENANT, {"ref": ref}).first()
+        return None if row is None else self._tenant_from(TenantRepository._from(row), row)
 
     def tenants(self) -> list[Tenant]:
         rows = self.conn.execute(select(t.tenants).order_by(t.tenants.c.id))

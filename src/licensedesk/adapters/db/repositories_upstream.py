@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
 from licensedesk.domain.subscription import Status, Subscription
 from licensedesk.services.ports_upstream import JobStatus
 
+from . import bulk
 from .repositories import OfferRepository, PolicyStore, SubscriptionRepository
 from .tables_upstream import customer_preferences as cp
 from .tables_upstream import upstream_customers as uc
@@ -36,15 +36,10 @@ class UpstreamRepository:
                 sla_due: date | None = None) -> bool:
         """A provisioning job for ``subscription`` unless it already has one (one purchase per local order):
         one INSERT … ON CONFLICT DO NOTHING on the unique subscription_ref."""
-        dialect: Any = sqlite
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
-
-            dialect = postgresql
-        done = self.conn.execute(dialect.insert(uj).values(
-            subscription_ref=subscription, customer_ref=customer, tenant_ref=tenant, activate=activate,
-            status=JobStatus.PENDING.value, attempts=0, next_attempt_at=at, sla_due=sla_due, created_at=at)
-            .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]))
+        done = self.conn.execute(bulk.insert_ignoring(uj, "subscription_ref", self.conn.dialect.name), {
+            "subscription_ref": subscription, "customer_ref": customer, "tenant_ref": tenant, "activate": activate,
+            "status": JobStatus.PENDING.value, "attempts": 0, "next_attempt_at": at, "sla_due": sla_due,
+            "created_at": at})
         return bool(done.rowcount)
 
     def claim_due(self, now: datetime) -> dict[str, Any] | None:

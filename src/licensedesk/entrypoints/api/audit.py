@@ -12,10 +12,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
-
 from licensedesk.services.context import Services
 from licensedesk.services.ports import UnitOfWork
+
+from .encode import plain_json
 
 GENESIS = "0" * 64
 
@@ -35,7 +35,7 @@ def append(uow: UnitOfWork, at: datetime, actor: str, action: str, target: str, 
     uow.api.lock_audit()
     prev = uow.api.last_audit_hash() or GENESIS
     entry = {"at": at.astimezone(UTC), "actor": actor, "action": action, "target": target,
-             "before": jsonable_encoder(before), "after": jsonable_encoder(after)}
+             "before": plain_json(before), "after": plain_json(after)}
     # the JSON columns give floats/ints back as stored; round-trip once so the hash is of what is stored
     entry["before"], entry["after"] = json.loads(json.dumps(entry["before"])), json.loads(json.dumps(entry["after"]))
     hashed = digest(prev, entry)

@@ -22,6 +22,7 @@ from licensedesk.services.context import Services
 from licensedesk.services.lending import lend
 
 from . import audit
+from .encode import plain_json
 from .errors import ApiError
 from .security import Actor, Role, TokenCache, authenticate, require
 
@@ -68,7 +69,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 
 def body_hash(method: str, path: str, body: Any) -> str:
-    text = json.dumps(jsonable_encoder(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(plain_json(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{text}".encode()).hexdigest()
 
 
@@ -99,7 +100,7 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
                 return JSONResponse(first["response"], first["status"], headers={"Idempotent-Replayed": "true"})
             svc = lend(ctx.svc, uow)
             prior = before(svc) if before is not None else None
-            result = jsonable_encoder(run(svc, now))
+            result = plain_json(run(svc, now))
             if key is not None:
                 uow.api.remember(actor.name, key, method, path, digest, status, result, now)
             # last before the commit: the audit chain's lock is held only across its own statements
