@@ -17,9 +17,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from licensedesk.adapters.db.engine import create_engine, upgrade
+from licensedesk.adapters.db.repositories_api import ApiRepository
 from licensedesk.bootstrap import build
 from licensedesk.config import Settings
 from licensedesk.entrypoints import cli_users
@@ -225,6 +227,31 @@ def test_idempotency_key_replays_the_first_answer_once(env: Env) -> None:
     # a refusal is not remembered: after it, the key still does the work
     refused(env.post("/subscriptions/nope/cancel", key="k-2"), 404, "NOT-FOUND")
     assert order(env, "s2", key="k-2").status_code == 201
+
+
+def test_a_request_racing_with_the_same_key_answers_in_progress_and_does_nothing(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    with env.engine.begin() as other:  # the other request, which commits its record of the key first …
+        ApiRepository(other).remember("u-admin", "k-race", "POST", "/api/v1/subscriptions", "other", 201, {}, T0)
+    monkeypatch.setattr(ApiRepository, "idempotent", lambda *_: None)  # … after this one looked for it
+    refused(order(env, key="k-race"), 409, "IDEMPOTENCY-IN-PROGRESS")
+    monkeypatch.undo()
+    refused(env.get("/subscriptions/s1"), 404, "NOT-FOUND")  # its work rolled back
+    assert env.get("/documents").json()["total"] == 0
+
+
+def test_another_write_losing_a_race_answers_conflict_not_in_progress(env: Env,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def lost(*_: Any) -> None:  # e.g. a unique key another transaction took first
+        raise IntegrityError("INSERT INTO …", {}, Exception("duplicate key value violates unique constraint"))
+
+    monkeypatch.setattr(audit, "append", lost)
+    for key in ("k-lost", None):
+        body = refused(order(env, key=key), 409, "CONFLICT")
+        assert "nothing was done" in body["message"]
+    monkeypatch.undo()
+    refused(env.get("/subscriptions/s1"), 404, "NOT-FOUND")
+    assert order(env, key="k-lost").status_code == 201  # the key was not used up
 
 
 def test_customer_user_sees_only_its_own_customer(env: Env) -> None:

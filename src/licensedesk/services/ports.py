@@ -29,6 +29,10 @@ class Conflict(RuntimeError):
     """A write lost a race (a unique key or a version another transaction got to first): roll back, retry."""
 
 
+class KeyInUse(Conflict):
+    """``ApiStore.remember``: another request recorded this actor's Idempotency-Key first (they ran at once)."""
+
+
 class Customers(Protocol):
     def add(self, customer: Customer, at: datetime) -> None: ...
     def get(self, ref: str) -> Customer | None: ...

@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from licensedesk.services.ports import KeyInUse
 
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
 
@@ -51,9 +54,12 @@ class ApiRepository:
 
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None:
-        self.conn.execute(self._REMEMBER, {
-            "actor": actor, "key": key, "method": method, "path": path, "body_hash": body_hash, "status": status,
-            "response": response, "created_at": at})
+        try:
+            self.conn.execute(self._REMEMBER, {
+                "actor": actor, "key": key, "method": method, "path": path, "body_hash": body_hash,
+                "status": status, "response": response, "created_at": at})
+        except IntegrityError as e:  # the (actor, key) unique constraint: a request racing with the same key won
+            raise KeyInUse(f"Idempotency-Key {key!r} of {actor} was recorded by another request") from e
 
     def lock_audit(self) -> None:
         if self.conn.dialect.name == "postgresql":

@@ -20,6 +20,7 @@ from licensedesk.config import Settings
 from licensedesk.domain.errors import InvalidInput
 from licensedesk.services.context import Services
 from licensedesk.services.lending import lend
+from licensedesk.services.ports import Conflict, KeyInUse
 
 from . import audit
 from .encode import plain_json
@@ -83,7 +84,8 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
     key, method, path and body returns the first answer (header ``Idempotent-Replayed: true``) and does
     nothing; the same key with anything else is refused. Refusals are not remembered: nothing happened,
     so the same key may be retried. Two requests racing with one new key: the second meets the unique
-    constraint and answers 409 IDEMPOTENCY-IN-PROGRESS, its work rolled back.
+    constraint and answers 409 IDEMPOTENCY-IN-PROGRESS, its work rolled back. Any other write that loses a race
+    (a unique key, a version) answers 409 CONFLICT, also rolled back.
     """
     require(actor, roles)
     method, path = request.method, request.url.path
@@ -106,11 +108,12 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
             # last before the commit: the audit chain's lock is held only across its own statements
             audit.append(uow, now, actor.name, action, target, prior, result)
             uow.commit()
-    except IntegrityError:
-        if key is None:
-            raise
+    except KeyInUse:
         raise ApiError(409, "IDEMPOTENCY-IN-PROGRESS", "another request with this Idempotency-Key is running",
                        "同じ Idempotency-Key のリクエストを処理中です", key=key) from None
+    except (Conflict, IntegrityError):  # any other write that lost a race: nothing was done (D-API-CONFLICT)
+        raise ApiError(409, "CONFLICT", "a concurrent change got there first; nothing was done, try again",
+                       "同時に行われた別の変更と競合しました。何も変更していません。もう一度お試しください") from None
     return JSONResponse(result, status)
 
 
