@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.jp import cn as corporate_number
 
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     scheduler_interval_seconds: int = 60
+    # threads per server process for the request handlers that touch the database (anyio's default is 40)
+    api_threads: int = Field(default=40, ge=1, le=1000)
 
     reseller_name: str = "ライセンスデスク株式会社"
     reseller_address: str = "〒100-0005 東京都千代田区丸の内1-1-1"

@@ -224,3 +224,21 @@ def test_previews_show_the_charge_refund_or_refusal_and_change_nothing(env: Env)
     assert env.post("/subscriptions/s1/auto-renew/preview", {"enabled": False}).json()["allowed"] is True
     refused(env.post("/subscriptions/s2/cancel/preview", role="customer"), 404, "NOT-FOUND")
     refused(env.post("/subscriptions/nope/cancel/preview"), 404, "NOT-FOUND")
+
+
+def test_request_handler_threads_come_from_the_settings(tmp_path: Path) -> None:
+    """D-API-THREADS: LICENSEDESK_API_THREADS caps the threads that run the handlers, per server process."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from licensedesk.config import Settings
+    from licensedesk.entrypoints.api.app import create_app
+
+    async def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    settings = Settings(database_url=f"sqlite+pysqlite:///{tmp_path / 'threads.sqlite3'}", api_threads=3)
+    with TestClient(create_app(settings, run_scheduler=False)) as client:
+        assert client.portal is not None and client.portal.call(tokens) == 3
+    with pytest.raises(ValueError, match="api_threads"):
+        Settings(api_threads=0)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -65,6 +66,8 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # handlers run in this many threads at most; the rest queue (D-API-THREADS)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         if run_scheduler:
             scheduler.thread.start()
         yield
