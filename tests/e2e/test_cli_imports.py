@@ -60,3 +60,26 @@ def test_simulate_on_sqlite_imports_no_postgresql_dialect() -> None:
     assert json.loads(out)["documents"]  # the scenario issued an invoice, so a number series was started
     assert "sqlalchemy.dialects.sqlite" in modules
     assert [m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")] == []
+
+
+# The command groups' modules (entrypoints/cli.py GROUPS): built only when run or listed by --help.
+GROUP_MODULES = ("cli_agreements", "cli_archive", "cli_documents", "cli_outbox", "cli_parties", "cli_payments",
+                 "cli_subscriptions", "cli_users")
+
+
+def test_simulate_builds_no_other_command_group() -> None:
+    modules, out = imported_modules("simulate", str(SCENARIO), "--json")
+    assert json.loads(out)["expect"]["failed"] == 0
+    assert [m for m in modules if m.removeprefix("licensedesk.entrypoints.") in GROUP_MODULES] == []
+
+
+def test_help_lists_every_group_with_its_help() -> None:
+    from typer.testing import CliRunner
+
+    from licensedesk.entrypoints.cli import GROUPS, app
+
+    out = CliRunner().invoke(app, ["--help"], terminal_width=200).output
+    for name in ("simulate", "tick", "serve", "upstream-sim", "db", "demo", "catalog", *GROUPS):
+        assert f"│ {name} " in out, name
+    assert "Subscriptions: order, change, cancel, explain" in out
+    assert "The append-only, hash-chained audit log" in out

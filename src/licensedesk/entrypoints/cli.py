@@ -5,48 +5,75 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
+from typer.core import TyperGroup
 
 from licensedesk.domain.errors import DomainError
 
-from . import (
-    cli_agreements,
-    cli_archive,
-    cli_documents,
-    cli_outbox,
-    cli_parties,
-    cli_payments,
-    cli_subscriptions,
-    cli_users,
-)
 from . import cli_common as common
-from .cli_upstream import app as upstream_app
 from .cli_upstream import upstream_sim
 
+# Command groups defined in their own modules: name → (module, its Typer app). Each is imported and built
+# only when it is run or listed (`licensedesk --help`), so `licensedesk simulate` builds one command,
+# not ~100 (issue #3; tests/e2e/test_cli_imports.py). The order is the order `--help` lists them in.
+GROUPS = {
+    "subscription": ("cli_subscriptions", "app"),
+    "invoice": ("cli_documents", "invoice_app"),
+    "account": ("cli_documents", "account_app"),
+    "accounting": ("cli_documents", "accounting_app"),
+    "credit-note": ("cli_documents", "credit_note_app"),
+    "archive": ("cli_archive", "app"),
+    "bank": ("cli_payments", "bank_app"),
+    "customer": ("cli_parties", "customer_app"),
+    "tenant": ("cli_parties", "tenant_app"),
+    "transfer": ("cli_parties", "transfer_app"),
+    "enrollment": ("cli_agreements", "enrollment_app"),
+    "cocp": ("cli_agreements", "cocp_app"),
+    "cicr": ("cli_agreements", "cicr_app"),
+    "select": ("cli_agreements", "select_app"),
+    "devices": ("cli_agreements", "devices_app"),
+    "outbox": ("cli_outbox", "app"),
+    "user": ("cli_users", "user_app"),
+    "token": ("cli_users", "token_app"),
+    "audit": ("cli_users", "audit_app"),
+    "upstream": ("cli_upstream", "app"),  # Partner Center provisioning, reconciliation (issue 8)
+}
+
+
+class Commands(TyperGroup):
+    """The top-level group: the commands defined here, then the GROUPS, each built when first asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*(name for name in self.commands if name not in GROUPS), *GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in GROUPS and cmd_name not in self.commands:
+            module, attribute = GROUPS[cmd_name]
+            group = typer.main.get_group(getattr(import_module(f"{__package__}.{module}"), attribute))
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in GROUPS:  # an unknown name: "did you mean …?" picks from every command
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, cls=Commands)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data", no_args_is_help=True)
 catalog_app = typer.Typer(help="Catalog and prices", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(catalog_app, name="catalog")
-app.add_typer(cli_subscriptions.app, name="subscription")
-app.add_typer(cli_documents.invoice_app, name="invoice")
-app.add_typer(cli_documents.account_app, name="account")
-app.add_typer(cli_documents.accounting_app, name="accounting")
-app.add_typer(cli_documents.credit_note_app, name="credit-note")
-app.add_typer(cli_archive.app, name="archive")
-app.add_typer(cli_payments.bank_app, name="bank")
-app.add_typer(cli_parties.app)  # customer, tenant, transfer
-app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
-app.add_typer(cli_outbox.app, name="outbox")
-app.add_typer(cli_users.app)  # user, token, audit
-app.add_typer(upstream_app, name="upstream")  # Partner Center provisioning, reconciliation (issue 8)
 app.command("upstream-sim")(upstream_sim)
 
 
