@@ -73,6 +73,13 @@ def test_simulate_builds_no_other_command_group() -> None:
     assert [m for m in modules if m.removeprefix("licensedesk.entrypoints.") in GROUP_MODULES] == []
 
 
+def test_simulate_builds_no_settings_object() -> None:
+    # config_simulation reads the two settings it needs (D-CLI-SIMULATE-SETTINGS): ≈ 0.03 s of start-up
+    modules, _ = imported_modules("simulate", str(SCENARIO), "--json")
+    assert sorted({m.split(".")[0] for m in modules} & {"pydantic_settings", "dotenv"}) == []
+    assert "licensedesk.config" not in modules
+
+
 def test_help_lists_every_group_with_its_help() -> None:
     from typer.testing import CliRunner
 

@@ -105,7 +105,7 @@ def simulate(
     except ScenarioError as exc:
         typer.echo(f"{file}: malformed scenario: {exc}", err=True)
         raise typer.Exit(2) from None
-    report = run(scenario, simulation_services(_settings()), explain=explain)
+    report = run(scenario, simulation_services(common.simulation_settings()), explain=explain)
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default) + "\n")
     else:

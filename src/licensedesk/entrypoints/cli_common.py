@@ -25,6 +25,17 @@ def settings() -> Any:
         raise typer.Exit(2) from None
 
 
+def simulation_settings() -> Any:
+    """The two settings ``licensedesk simulate`` reads, without building ``Settings`` (D-CLI-SIMULATE-SETTINGS)."""
+    from licensedesk.config_simulation import simulation_settings as read
+
+    try:
+        return read()
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def engine(config: Any) -> Any:
     from licensedesk.adapters.db.engine import create_engine
 
