@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from importlib import import_module
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from typer.core import TyperGroup
 
 from licensedesk.domain.errors import DomainError
@@ -79,7 +77,6 @@ app.command("upstream-sim")(upstream_sim)
 
 _settings = common.settings
 _engine = common.engine
-_json_default = common.json_default
 
 
 @app.command()
@@ -89,53 +86,9 @@ def simulate(
     explain: Annotated[bool, typer.Option("--explain", help="add rule IDs and formulas to every figure")] = False,
 ) -> None:
     """Run a what-if scenario on a fresh in-memory database. Exit 0: expectations hold; 1: some failed; 2: malformed."""
-    from licensedesk.bootstrap import simulation_services
-    from licensedesk.services.scenario import ScenarioError, parse
-    from licensedesk.services.simulate import simulate as run
+    from .cli_simulate import simulate as run  # the `licensedesk` script runs it without Typer (cli_simulate.main)
 
-    try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        scenario = parse(data)
-    except OSError as exc:
-        typer.echo(f"{file}: cannot read: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except yaml.YAMLError as exc:
-        typer.echo(f"{file}: not valid YAML: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ScenarioError as exc:
-        typer.echo(f"{file}: malformed scenario: {exc}", err=True)
-        raise typer.Exit(2) from None
-    report = run(scenario, simulation_services(common.simulation_settings()), explain=explain)
-    if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default) + "\n")
-    else:
-        _print_report(report)
-    raise typer.Exit(0 if report["expect"]["failed"] == 0 else 1)
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    echo = typer.echo
-    echo(f"{report['name']}  (clock {report['clock']})")
-    echo("\nSubscriptions")
-    for ref, s in report["subscriptions"].items():
-        echo(f"  {ref:<10} {s['status']:<16} {s['offer']} {s['term']}/{s['billing']} ×{s['quantity']}  "
-             f"{s['term_start']} … {s['term_end']}  auto-renew {'on' if s['auto_renew'] else 'off'}")
-    echo("\nDocuments")
-    for i, d in enumerate(report["documents"]):
-        echo(f"  [{i}] {d['kind']:<12} {d['number']}  {d['issue_date']}  {d['status']:<7} total {d['total']:>12,}")
-        for line in d["lines"]:
-            echo(f"        {line['kind']:<18} {line['subscription']:<8} {line['quantity']:>4} × {line['unit_amount']:>10,}"
-                 f" = {line['amount']:>12,}  {line['period_start'] or ''} … {line['period_end'] or ''}  [{line['rule']}]")
-    echo("\nNotices")
-    for n in report["notices"]:
-        echo(f"  {n['date']}  {n['kind']:<24} {n['customer']:<10} {n['subject']}")
-    echo("\nRejections")
-    for r in report["rejections"]:
-        echo(f"  step {r['step']} {r['action']}: {r['code']} — {r['message']}")
-    e = report["expect"]
-    echo(f"\nExpectations: {e['passed']} passed, {e['failed']} failed")
-    for f in e["failures"]:
-        echo(f"  ✗ {f['path']}: expected {f['expected']!r}, got {f['actual']!r}")
+    raise typer.Exit(run(file, as_json, explain))
 
 
 @db_app.command("upgrade")

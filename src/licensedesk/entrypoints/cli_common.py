@@ -12,6 +12,8 @@ import typer
 
 from licensedesk.domain.errors import DomainError
 
+from .cli_simulate import json_default
+
 T = TypeVar("T")
 
 
@@ -20,17 +22,6 @@ def settings() -> Any:
 
     try:
         return Settings()
-    except ValueError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def simulation_settings() -> Any:
-    """The two settings ``licensedesk simulate`` reads, without building ``Settings`` (D-CLI-SIMULATE-SETTINGS)."""
-    from licensedesk.config_simulation import simulation_settings as read
-
-    try:
-        return read()
     except ValueError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -67,12 +58,6 @@ def now() -> datetime:
     from licensedesk.services.clock import SystemClock
 
     return SystemClock().now()
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def print_json(data: Any) -> None:
