@@ -1,3 +1,3 @@
-from licensedesk.entrypoints.cli import main
+from licensedesk.entrypoints.cli_simulate import main
 
 main()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from licensedesk.adapters.db.engine import create_engine, create_schema
 from licensedesk.adapters.db.uow import SqlUnitOfWork
-from licensedesk.config import Settings
 from licensedesk.domain.invoice_sheet import Issuer
 from licensedesk.services.context import Services
 from licensedesk.services.ports import DocumentRenderer, UnitOfWork
 from licensedesk.services.ports_archive import ArchiveFiles
 from licensedesk.services.scenario import Scenario
+
+if TYPE_CHECKING:  # pydantic-settings is not imported by `licensedesk simulate` (config_simulation.py)
+    from licensedesk.config import Settings
+    from licensedesk.config_simulation import SimulationSettings
 
 
 def uow_factory(engine: Engine, *, queue_mail: bool = True) -> Callable[[], UnitOfWork]:
@@ -26,7 +30,7 @@ def build(settings: Settings, engine: Engine | None = None) -> Services:
                     default_policy=settings.default_policy)
 
 
-def simulation_services(settings: Settings) -> Callable[[Scenario], Services]:
+def simulation_services(settings: Settings | SimulationSettings) -> Callable[[Scenario], Services]:
     """A fresh, isolated in-memory database per scenario, in the scenario's time zone."""
 
     def make(scenario: Scenario) -> Services:

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.jp import cn as corporate_number
 
+from licensedesk.config_simulation import DEFAULT_POLICY, DEFAULT_YEAR_END_CLOSURE, ENV_FILE, PREFIX
 from licensedesk.domain.calendar import BusinessCalendar, YearEndClosure
 
 DEFAULT_SECRET = "change-me-development-only"
@@ -27,14 +28,14 @@ def check_registration_number(value: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LICENSEDESK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=ENV_FILE, extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+pysqlite:///var/licensedesk.sqlite3"
     secret_key: str = DEFAULT_SECRET
     timezone: str = "Asia/Tokyo"
-    year_end_closure: str = "12-29..01-03"  # company closure, e.g. 12-29..01-03, or "none"
-    default_policy: str = "mca-nce"
+    year_end_closure: str = DEFAULT_YEAR_END_CLOSURE
+    default_policy: str = DEFAULT_POLICY  # these two are also read by config_simulation (licensedesk simulate)
     host: str = "127.0.0.1"
     port: int = 8000
     scheduler_interval_seconds: int = 60

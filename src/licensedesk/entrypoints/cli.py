@@ -2,57 +2,81 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
+from typer.core import TyperGroup
 
 from licensedesk.domain.errors import DomainError
 
-from . import (
-    cli_agreements,
-    cli_archive,
-    cli_documents,
-    cli_outbox,
-    cli_parties,
-    cli_payments,
-    cli_subscriptions,
-    cli_users,
-)
 from . import cli_common as common
-from .cli_upstream import app as upstream_app
 from .cli_upstream import upstream_sim
 
+# Command groups defined in their own modules: name → (module, its Typer app). Each is imported and built
+# only when it is run or listed (`licensedesk --help`), so `licensedesk simulate` builds one command,
+# not ~100 (issue #3; tests/e2e/test_cli_imports.py). The order is the order `--help` lists them in.
+GROUPS = {
+    "subscription": ("cli_subscriptions", "app"),
+    "invoice": ("cli_documents", "invoice_app"),
+    "account": ("cli_documents", "account_app"),
+    "accounting": ("cli_documents", "accounting_app"),
+    "credit-note": ("cli_documents", "credit_note_app"),
+    "archive": ("cli_archive", "app"),
+    "bank": ("cli_payments", "bank_app"),
+    "customer": ("cli_parties", "customer_app"),
+    "tenant": ("cli_parties", "tenant_app"),
+    "transfer": ("cli_parties", "transfer_app"),
+    "enrollment": ("cli_agreements", "enrollment_app"),
+    "cocp": ("cli_agreements", "cocp_app"),
+    "cicr": ("cli_agreements", "cicr_app"),
+    "select": ("cli_agreements", "select_app"),
+    "devices": ("cli_agreements", "devices_app"),
+    "outbox": ("cli_outbox", "app"),
+    "user": ("cli_users", "user_app"),
+    "token": ("cli_users", "token_app"),
+    "audit": ("cli_users", "audit_app"),
+    "upstream": ("cli_upstream", "app"),  # Partner Center provisioning, reconciliation (issue 8)
+}
+
+
+class Commands(TyperGroup):
+    """The top-level group: the commands defined here, then the GROUPS, each built when first asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*(name for name in self.commands if name not in GROUPS), *GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in GROUPS and cmd_name not in self.commands:
+            module, attribute = GROUPS[cmd_name]
+            group = typer.main.get_group(getattr(import_module(f"{__package__}.{module}"), attribute))
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in GROUPS:  # an unknown name: "did you mean …?" picks from every command
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(help="licensedesk — back office for a Japanese Microsoft licence reseller", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, cls=Commands)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data", no_args_is_help=True)
 catalog_app = typer.Typer(help="Catalog and prices", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(catalog_app, name="catalog")
-app.add_typer(cli_subscriptions.app, name="subscription")
-app.add_typer(cli_documents.invoice_app, name="invoice")
-app.add_typer(cli_documents.account_app, name="account")
-app.add_typer(cli_documents.accounting_app, name="accounting")
-app.add_typer(cli_documents.credit_note_app, name="credit-note")
-app.add_typer(cli_archive.app, name="archive")
-app.add_typer(cli_payments.bank_app, name="bank")
-app.add_typer(cli_parties.app)  # customer, tenant, transfer
-app.add_typer(cli_agreements.app)  # enrollment, cocp, cicr, select, devices
-app.add_typer(cli_outbox.app, name="outbox")
-app.add_typer(cli_users.app)  # user, token, audit
-app.add_typer(upstream_app, name="upstream")  # Partner Center provisioning, reconciliation (issue 8)
 app.command("upstream-sim")(upstream_sim)
 
 
 _settings = common.settings
 _engine = common.engine
-_json_default = common.json_default
 
 
 @app.command()
@@ -62,53 +86,9 @@ def simulate(
     explain: Annotated[bool, typer.Option("--explain", help="add rule IDs and formulas to every figure")] = False,
 ) -> None:
     """Run a what-if scenario on a fresh in-memory database. Exit 0: expectations hold; 1: some failed; 2: malformed."""
-    from licensedesk.bootstrap import simulation_services
-    from licensedesk.services.scenario import ScenarioError, parse
-    from licensedesk.services.simulate import simulate as run
+    from .cli_simulate import simulate as run  # the `licensedesk` script runs it without Typer (cli_simulate.main)
 
-    try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        scenario = parse(data)
-    except OSError as exc:
-        typer.echo(f"{file}: cannot read: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except yaml.YAMLError as exc:
-        typer.echo(f"{file}: not valid YAML: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ScenarioError as exc:
-        typer.echo(f"{file}: malformed scenario: {exc}", err=True)
-        raise typer.Exit(2) from None
-    report = run(scenario, simulation_services(_settings()), explain=explain)
-    if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default) + "\n")
-    else:
-        _print_report(report)
-    raise typer.Exit(0 if report["expect"]["failed"] == 0 else 1)
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    echo = typer.echo
-    echo(f"{report['name']}  (clock {report['clock']})")
-    echo("\nSubscriptions")
-    for ref, s in report["subscriptions"].items():
-        echo(f"  {ref:<10} {s['status']:<16} {s['offer']} {s['term']}/{s['billing']} ×{s['quantity']}  "
-             f"{s['term_start']} … {s['term_end']}  auto-renew {'on' if s['auto_renew'] else 'off'}")
-    echo("\nDocuments")
-    for i, d in enumerate(report["documents"]):
-        echo(f"  [{i}] {d['kind']:<12} {d['number']}  {d['issue_date']}  {d['status']:<7} total {d['total']:>12,}")
-        for line in d["lines"]:
-            echo(f"        {line['kind']:<18} {line['subscription']:<8} {line['quantity']:>4} × {line['unit_amount']:>10,}"
-                 f" = {line['amount']:>12,}  {line['period_start'] or ''} … {line['period_end'] or ''}  [{line['rule']}]")
-    echo("\nNotices")
-    for n in report["notices"]:
-        echo(f"  {n['date']}  {n['kind']:<24} {n['customer']:<10} {n['subject']}")
-    echo("\nRejections")
-    for r in report["rejections"]:
-        echo(f"  step {r['step']} {r['action']}: {r['code']} — {r['message']}")
-    e = report["expect"]
-    echo(f"\nExpectations: {e['passed']} passed, {e['failed']} failed")
-    for f in e["failures"]:
-        echo(f"  ✗ {f['path']}: expected {f['expected']!r}, got {f['actual']!r}")
+    raise typer.Exit(run(file, as_json, explain))
 
 
 @db_app.command("upgrade")

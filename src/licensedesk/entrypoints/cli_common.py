@@ -12,6 +12,8 @@ import typer
 
 from licensedesk.domain.errors import DomainError
 
+from .cli_simulate import json_default
+
 T = TypeVar("T")
 
 
@@ -56,12 +58,6 @@ def now() -> datetime:
     from licensedesk.services.clock import SystemClock
 
     return SystemClock().now()
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def print_json(data: Any) -> None:
