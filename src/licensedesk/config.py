@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     scheduler_interval_seconds: int = 60
-    # threads per server process for the request handlers that touch the database (anyio's default is 40)
-    api_threads: int = Field(default=40, ge=1, le=1000)
+    # threads per server process for the request handlers that touch the database (D-API-THREADS; anyio's 40
+    # gave the same throughput with 2.4× the p99 latency)
+    api_threads: int = Field(default=4, ge=1, le=1000)
 
     reseller_name: str = "ライセンスデスク株式会社"
     reseller_address: str = "〒100-0005 東京都千代田区丸の内1-1-1"
