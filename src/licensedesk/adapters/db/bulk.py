@@ -49,9 +49,11 @@ def is_postgres(conn: Connection) -> bool:
 
 
 @cache
-def insert_ignoring(table: Table, key: str, dialect_name: str) -> Any:
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` into ``table`` (PostgreSQL or SQLite), built once: its values
-    come as parameters, so SQLAlchemy neither rebuilds the statement nor its cache key per row."""
+def insert_ignoring(table: Table, key: str | tuple[str, ...], dialect_name: str,
+                    returning: tuple[str, ...] = ()) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING [RETURNING …]`` into ``table`` (PostgreSQL or SQLite), built once:
+    its values come as parameters, so SQLAlchemy neither rebuilds the statement nor its cache key per row. A row
+    left out returns nothing."""
     from sqlalchemy.dialects import sqlite
 
     dialect: Any = sqlite
@@ -59,7 +61,9 @@ def insert_ignoring(table: Table, key: str, dialect_name: str) -> Any:
         from sqlalchemy.dialects import postgresql  # on demand: ~30 ms of every command's start-up
 
         dialect = postgresql
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+    keys = (key,) if isinstance(key, str) else key
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[k] for k in keys])
+    return statement.returning(*(table.c[k] for k in returning)) if returning else statement
 
 
 @cache
