@@ -593,9 +593,11 @@ class NoticeRepository:
 
         A notice already recorded (kind, subject, date), or met earlier in ``notices``, is skipped.
         """
-        if bulk.is_postgres(self.conn) and len(notices) > 1:
+        if len(notices) <= 1:
+            return self._add_once(notices, at)
+        if bulk.is_postgres(self.conn):
             return self._add_all_skipping(notices, at)
-        return self._add_each_once(notices, at)
+        return self._insert(self._unseen(notices, self._recorded([notice for notice, _ in notices])), at)
 
     def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         """``add_all`` for the notices of documents numbered in this transaction, without the look-up: their
@@ -630,24 +632,31 @@ class NoticeRepository:
         ids = {(kind, subject, on): int(i) for kind, subject, on, i in rows}
         return [(ids[key], n, customer) for n, customer in new if (key := (n.kind, n.subject, n.on)) in ids]
 
-    def _add_each_once(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
-        """SQLite, or one notice: an ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` per new notice, in order,
-        instead of a read of what is recorded and then the inserts (SQLite runs in process: a statement per row
-        costs no round trip)."""
-        new = self._unseen(notices, set())
+    def _add_once(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        """One notice (or none): ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, one statement where a read of
+        what is recorded and an insert were two (the usual case of a single change and of ``simulate``)."""
         once = bulk.insert_ignoring(t.notices, ("kind", "subject", "on_date"), self.conn.dialect.name, ("id",))
-        recorded = []
         with _conflicts():
-            for (n, customer), row in zip(new, self._rows(new, at), strict=True):
-                inserted = self.conn.execute(once, row).first()
-                if inserted is not None:
-                    recorded.append((int(inserted[0]), n, customer))
-        return recorded
+            inserted = [(self.conn.execute(once, row).first(), n, customer)
+                        for (n, customer), row in zip(notices, self._rows(notices, at), strict=True)]
+        return [(int(done[0]), n, customer) for done, n, customer in inserted if done is not None]
 
     @staticmethod
     def _rows(new: Sequence[tuple[Notice, str]], at: datetime) -> list[dict[str, Any]]:
         return [{"kind": n.kind, "customer_ref": customer, "subject": n.subject, "on_date": n.on, "rule": n.rule,
                  "details": n.details, "created_at": at} for n, customer in new]
+
+    def _recorded(self, notices: Sequence[Notice]) -> set[tuple[str, str, date]]:
+        """Which (kind, subject, date) are recorded: one IN per column (a row-value IN scans the index on SQLite)."""
+        if not notices:
+            return set()
+        rows = self.conn.execute(self._RECORDED, {"kinds": sorted({n.kind for n in notices}),
+                                                  "subjects": sorted({n.subject for n in notices})})
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    _RECORDED = select(t.notices.c.kind, t.notices.c.subject, t.notices.c.on_date).where(
+        t.notices.c.kind.in_(bindparam("kinds", expanding=True)),
+        t.notices.c.subject.in_(bindparam("subjects", expanding=True)))
 
     def list(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.conn.execute(select(t.notices).order_by(t.notices.c.id))]
