@@ -2,7 +2,9 @@
 
 On PostgreSQL a batch goes as one array per column, unnested by the server:
 ``INSERT INTO t (a, b) SELECT * FROM unnest(%(a)s::T[], %(b)s::U[]) … RETURNING …``, each array written
-here as one text literal (psycopg's own array dumpers cost a Python call per element). That is one
+here as one text literal (psycopg's own array dumpers cost a Python call per element; a ``json`` column goes
+as one JSON array, unpacked with ``json_array_elements``, and a date or instant column writes each distinct
+value once). That is one
 statement, one round trip and one plan for the whole batch, where an ``executemany`` (even pipelined)
 sends, binds and executes every row on its own; it also returns the new ids and can skip rows that
 hit a unique key (``ON CONFLICT … DO NOTHING``) without reading the table first. Updates go the same
