@@ -73,11 +73,8 @@ def _tick(svc: Services, until: datetime) -> TickReport:
     other: OtherWorkDue = {}
     with svc.uow() as uow:
         last = uow.scheduler.last_day()
-    while True:
-        with svc.uow() as uow:
-            upcoming = uow.subscriptions.next_due_day()
-        if upcoming is None:
-            break
+        upcoming = uow.subscriptions.next_due_day()
+    while upcoming is not None:
         day = upcoming if last is None else max(upcoming, last + timedelta(days=1))
         if day > today:
             break
@@ -86,7 +83,7 @@ def _tick(svc: Services, until: datetime) -> TickReport:
         run_day(svc, day, report)
         if len(report.documents) > issued:
             other.pop(OTHER_WORK[0], None)  # new invoices have dunning dates: read dunning's next day again
-        _mark_done(svc, day)
+        upcoming = _mark_done(svc, day, look_ahead=True)
         last = day
     run_other_work(svc, today, other)
     if last is None or last < today:
@@ -134,10 +131,13 @@ def run_other_work(svc: Services, through: date, known: OtherWorkDue) -> None:
             del known[work]
 
 
-def _mark_done(svc: Services, day: date) -> None:
+def _mark_done(svc: Services, day: date, *, look_ahead: bool = False) -> date | None:
+    """Record ``day`` as done; with ``look_ahead``, then read (after the commit, in the same unit of work) the next
+    day any subscription has work due."""
     with svc.uow() as uow:
         uow.scheduler.set_last_day(day)
-        uow.commit()
+        uow.commit()  # also begins the next transaction
+        return uow.subscriptions.next_due_day() if look_ahead else None
 
 
 def run_day(svc: Services, day: date, report: TickReport) -> None:
