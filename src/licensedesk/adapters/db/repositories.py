@@ -165,9 +165,6 @@ class OfferRepository:
                                               r.effective_from, r.effective_to))
         return out
 
-    _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
-               .order_by(t.price_rows.c.id))
-
     def get(self, code: str) -> Offer | None:
         if code in self._read:
             return self._read[code]
@@ -176,8 +173,6 @@ class OfferRepository:
             return None
         found = self._read[code] = Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
         return found
-
-    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
 
     def kind(self, code: str) -> str | None:
         """The offer's kind (from the offer read in this unit of work, if it was)."""
