@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from licensedesk.domain.calendar import Billing as BillingFrequency
 from licensedesk.domain.calendar import BusinessCalendar, Term
 from licensedesk.domain.catalog import Offer
-from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import When
 from licensedesk.presets import preset
 
+from . import lookups
 from .ports import UnitOfWork
 
 
@@ -45,13 +45,9 @@ class CatalogPrices:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
-        self._offers: dict[str, Offer | None] = {}  # read once per unit of work (a tick chunk renews many)
+        self._offers: dict[str, Offer] = {}  # read once per unit of work (a tick chunk renews many)
 
     def unit_price(self, offer: str, term: Term, billing: BillingFrequency, on: date) -> int:
         if offer not in self._offers:
-            self._offers[offer] = self.uow.offers.get(offer)
-        found = self._offers[offer]
-        if found is None:
-            raise InvalidInput(f"offer {offer} is not in the catalog", f"商品 {offer} はカタログにありません",
-                               code="CATALOG-UNKNOWN-OFFER", offer=offer)
-        return found.price_on(term, billing, on).unit_price
+            self._offers[offer] = lookups.offer(self.uow, offer)
+        return self._offers[offer].price_on(term, billing, on).unit_price

@@ -1,10 +1,12 @@
-"""Load a record or refuse with ``NotFound``: one place, one wording per kind of record, in both languages."""
+"""Load a record or refuse (``NotFound``; an offer not in the catalog: CATALOG-UNKNOWN-OFFER): one place, one
+wording per kind of record, in both languages."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from licensedesk.domain.errors import NotFound
+from licensedesk.domain.catalog import Offer
+from licensedesk.domain.errors import InvalidInput, NotFound
 from licensedesk.domain.parties import Customer, Tenant
 from licensedesk.domain.subscription import Subscription
 
@@ -22,6 +24,14 @@ def tenant(uow: UnitOfWork, ref: str) -> Tenant:
     found = uow.tenants.get(ref)
     if found is None:
         raise NotFound(f"no tenant {ref}", f"テナント {ref} はありません", ref=ref)
+    return found
+
+
+def offer(uow: UnitOfWork, code: str) -> Offer:
+    found = uow.offers.get(code)
+    if found is None:
+        raise InvalidInput(f"offer {code} is not in the catalog", f"商品 {code} はカタログにありません",
+                           code="CATALOG-UNKNOWN-OFFER", offer=code)
     return found
 
 

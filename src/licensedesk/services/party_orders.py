@@ -11,6 +11,7 @@ from typing import Any
 from licensedesk.domain.parties import GroupRule, MigrationSource, OrderParties
 from licensedesk.domain.subscription import Subscription
 
+from . import lookups
 from . import subscriptions as subscription_service
 from .context import Services
 from .parties import choice, customer_of, tenant_of
@@ -24,7 +25,7 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, po
     with svc.uow() as uow:
         ten = tenant_of(uow, tenant)
         end_user = customer_of(uow, ten.customer_ref)
-        found = subscription_service.offer_of(uow, offer)
+        found = lookups.offer(uow, offer)
         chosen = svc.policy(policy)
         parties = OrderParties(end_user, ten, found.kind,
                                None if ordering_party is None else customer_of(uow, ordering_party),

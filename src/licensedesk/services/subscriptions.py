@@ -71,19 +71,11 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, te
         ten = lookups.tenant(uow, tenant)
         customer = uow.customers.get(ten.customer_ref)
         assert customer is not None
-        sub = place(uow, svc, now, customer, ten, offer_of(uow, offer), ref=ref, term=term, billing=billing,
+        sub = place(uow, svc, now, customer, ten, lookups.offer(uow, offer), ref=ref, term=term, billing=billing,
                     quantity=quantity, policy=policy, auto_renew=auto_renew, align_with=align_with,
                     align_calendar_month=align_calendar_month)
         uow.commit()
         return sub
-
-
-def offer_of(uow: UnitOfWork, code: str) -> Offer:
-    found = uow.offers.get(code)
-    if found is None:
-        raise InvalidInput(f"offer {code} is not in the catalog", f"商品 {code} はカタログにありません",
-                           code="CATALOG-UNKNOWN-OFFER", offer=code)
-    return found
 
 
 def place(uow: UnitOfWork, svc: Services, now: datetime, customer: Customer, ten: Tenant, found: Offer, *,
