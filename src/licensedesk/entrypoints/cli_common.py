@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -12,7 +10,7 @@ import typer
 
 from licensedesk.domain.errors import DomainError
 
-from .cli_simulate import json_default
+from .cli_simulate import print_json as print_json  # re-exported: every command's --json, as simulate prints it
 
 T = TypeVar("T")
 
@@ -58,10 +56,6 @@ def now() -> datetime:
     from licensedesk.services.clock import SystemClock
 
     return SystemClock().now()
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=json_default) + "\n")
 
 
 def run(action: Callable[[], T]) -> T:

@@ -82,10 +82,15 @@ def simulate(file: Path, as_json: bool, explain: bool) -> int:
         return _err(f"configuration error: {exc}", 2)
     report = run(scenario, simulation_services(settings), explain=explain)
     if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=json_default) + "\n")
+        print_json(report)
     else:
         print_report(report, _out)
     return 0 if report["expect"]["failed"] == 0 else 1
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on standard output, dates in ISO 8601 (every command's ``--json``)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=json_default) + "\n")
 
 
 def json_default(value: Any) -> Any:
