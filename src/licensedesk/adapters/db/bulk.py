@@ -137,11 +137,12 @@ def _column_of(where: dict[str, str], key: str) -> str:
 
 
 def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], later: tuple[str, ...],
-                 returning: tuple[str, ...] = ()) -> Callable[..., list[tuple[Any, ...]]]:
+                 returning: tuple[str, ...] = (), conflict: str | None = None) -> Callable[..., list[tuple[Any, ...]]]:
     """PostgreSQL only: ``insert_returning`` in two steps. Every array but those of the ``later`` columns is built
     now; the function returned takes those columns' values (one list per column, in row order, as keywords),
     builds their arrays and runs the INSERT. For values that come late, such as document numbers taken from a
-    counter that stays locked until commit: the rest of the statement is not built while the lock is held."""
+    counter that stays locked until commit: the rest of the statement is not built while the lock is held.
+    With no ``later`` columns it is the plain unnest INSERT (``insert_rows``, ``insert_returning``)."""
     if not rows:
         return lambda **_: []
     rows = _with_defaults(table, rows, given=later)
@@ -157,17 +158,13 @@ def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], lat
                                    list(later), {k: table.c[k] for k in later}, first=len(keys))
         unnest = ", ".join(c for c in (casts, late_casts) if c)
         return _run_insert(conn, table, f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest})',
-                           {**params, **late}, returning, conflict=None)
+                           {**params, **late}, returning, conflict)
     return run
 
 
 def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],
                    conflict: str | None) -> list[tuple[Any, ...]]:
-    rows = _with_defaults(table, rows)
-    keys = list(rows[0])
-    params, arrays = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
-    sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{k}"' for k in keys) + f") SELECT * FROM unnest({arrays})")
-    return _run_insert(conn, table, sql, params, returning, conflict)
+    return insert_later(conn, table, rows, (), returning, conflict)()
 
 
 def _run_insert(conn: Connection, table: Table, sql: str, params: dict[str, str], returning: tuple[str, ...],
