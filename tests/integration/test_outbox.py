@@ -105,6 +105,41 @@ def test_no_contact_is_queued_as_failed_with_a_clear_error(svc: Services) -> Non
     assert ob.deliver_due(svc, _delivery(Recording()), T0).sent == []
 
 
+def test_a_batch_of_notices_queues_the_same_messages_as_one_at_a_time(svc: Services) -> None:
+    """On PostgreSQL a batch writes its notices and messages in one statement, the payload made by the database
+    from the notice row; the messages must be the ones ``add`` queues one at a time (on SQLite both are one path)."""
+    parties.register_customer(svc, T0, ref="nomail", name="連絡先なし株式会社", entity="corporation", country="JP")
+    there = (Notice("renewal_reminder", "s1", date(2026, 7, 1), "TERM-RENEW-OPTOUT-30D", {"deadline": "2026-07-31"}),
+             "acme")
+    notices = [(Notice("renewal_reminder", "s2", date(2026, 7, 1), "TERM-RENEW-OPTOUT-30D",
+                       {"deadline": "2026-07-31", "term_end": None, "seats": 3, "件名": "請求書 \"T\"\\"}), "acme"),
+               (Notice("expired", "s9", date(2026, 7, 1), "LIFE-EXPIRED-30D"), "nomail"),
+               (Notice("invoice_issued", "INV-2026-000009", date(2026, 7, 1), "ORD-FLOW", {"total": 5500}), "acme")]
+    with svc.uow() as uow:
+        uow.notices.add(*there, T0)  # recorded already: the batch leaves it and its message out
+        uow.commit()
+    with svc.uow() as uow:
+        recorded = uow.notices.add_all([there, *notices, notices[1]], T0 + timedelta(hours=1))
+        uow.commit()
+    assert [(n, customer) for _, n, customer in recorded] == notices
+    batch = sorted((r for r in _rows(svc) if r["notice_id"] in {i for i, _, _ in recorded}), key=lambda r: r["id"])
+    assert [r["notice_id"] for r in batch] == sorted(i for i, _, _ in recorded)  # in the notices' order
+    assert [r["payload"] for r in batch] == [
+        {"kind": n.kind, "subject": n.subject, "on": "2026-07-01", "rule": n.rule, "details": n.details}
+        for n, _ in notices]
+    assert [(r["recipient"], r["status"]) for r in batch] == [
+        ("yamada@acme.co.jp", "pending"), (None, "failed"), ("yamada@acme.co.jp", "pending")]
+    with svc.uow() as uow:  # the same notices one at a time (on another date): the same messages
+        one_by_one = [uow.notices.add_all([(Notice(n.kind, n.subject, date(2026, 8, 1), n.rule, n.details), c)],
+                                          T0 + timedelta(hours=1))[0][0] for n, c in notices]
+        uow.commit()
+    single = {r["notice_id"]: r for r in _rows(svc)}
+
+    def same(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in ("id", "notice_id")} | {"payload": {**row["payload"], "on": "-"}}
+    assert [same(r) for r in batch] == [same(single[i]) for i in one_by_one]
+
+
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []

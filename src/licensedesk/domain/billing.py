@@ -38,26 +38,25 @@ class TaxSummary:
     tax: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class DocumentDraft:
+    """A document before it has a number. Its sums are fixed with its taxes: worked out once, not per read (the
+    tick reads each several times for 10,000 documents at a time)."""
     kind: DocumentKind
     customer: str
     issue_date: date
     due_date: date | None
     lines: list[ChargeLine]
-    taxes: list[TaxSummary] = field(default_factory=list)
+    taxes: tuple[TaxSummary, ...] = ()
+    subtotal: int = field(init=False)
+    tax: int = field(init=False)
+    total: int = field(init=False)
 
-    @property
-    def subtotal(self) -> int:
-        return sum(t.net for t in self.taxes)
-
-    @property
-    def tax(self) -> int:
-        return sum(t.tax for t in self.taxes)
-
-    @property
-    def total(self) -> int:
-        return self.subtotal + self.tax
+    def __post_init__(self) -> None:
+        subtotal, tax = sum(t.net for t in self.taxes), sum(t.tax for t in self.taxes)
+        object.__setattr__(self, "subtotal", subtotal)
+        object.__setattr__(self, "tax", tax)
+        object.__setattr__(self, "total", subtotal + tax)
 
 
 def due_date(rule: InvoiceDue, issued: date) -> date:
@@ -78,5 +77,5 @@ def draft_document(customer: str, issued: date, lines: Sequence[ChargeLine], pol
     kind = DocumentKind.CREDIT_NOTE if net < 0 else DocumentKind.INVOICE
     if kind is DocumentKind.INVOICE and due is None:
         due = due_date(policy.invoice_due, issued)
-    taxes = [TaxSummary(rate, n, t) for rate, (n, t) in sorted(summary.items())]
+    taxes = tuple([TaxSummary(rate, n, t) for rate, (n, t) in sorted(summary.items())])
     return DocumentDraft(kind, customer, issued, due if kind is DocumentKind.INVOICE else None, list(lines), taxes)

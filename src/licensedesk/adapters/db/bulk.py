@@ -142,7 +142,7 @@ def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], lat
     now; the function returned takes those columns' values (one list per column, in row order, as keywords),
     builds their arrays and runs the INSERT. For values that come late, such as document numbers taken from a
     counter that stays locked until commit: the rest of the statement is not built while the lock is held.
-    With no ``later`` columns it is the plain unnest INSERT (``insert_rows``, ``insert_returning``)."""
+    With no ``later`` columns, ``insert_sql`` run at once is the same."""
     if not rows:
         return lambda **_: []
     rows = _with_defaults(table, rows, given=later)
@@ -157,24 +157,46 @@ def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], lat
                                                                                         strict=True)],
                                    list(later), {k: table.c[k] for k in later}, first=len(keys))
         unnest = ", ".join(c for c in (casts, late_casts) if c)
-        return _run_insert(conn, table, f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest})',
-                           {**params, **late}, returning, conflict)
+        sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest})' + _tail(returning, conflict)
+        return _run_insert(conn, table, sql, {**params, **late}, returning)
     return run
+
+
+def insert_sql(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...] = (),
+               conflict: str | None = None) -> tuple[str, dict[str, str]]:
+    """PostgreSQL only: the unnest INSERT of ``rows`` (not empty) as SQL text and its parameters (``a0``, ``a1``, …),
+    to embed in a larger statement such as a data-modifying ``WITH``. Values come back from it as stored, unread."""
+    rows = _with_defaults(table, rows)
+    keys = list(rows[0])
+    params, casts = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
+    columns = ", ".join(f'"{k}"' for k in keys)
+    return f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({casts})' + _tail(returning, conflict), params
+
+
+def unnest_of(conn: Connection, table: Table, rows: list[dict[str, Any]], first: int) -> tuple[str, dict[str, str]]:
+    """PostgreSQL only: ``unnest(…) AS alias(keys)`` arguments for ``rows`` (not empty) whose keys are columns of
+    ``table``, each array written as that column is; parameters numbered from ``first``. The caller names the alias."""
+    keys = list(rows[0])
+    params, casts = _arrays(conn, rows, keys, {k: table.c[k] for k in keys}, first)
+    return f"unnest({casts})", params
+
+
+def _tail(returning: tuple[str, ...], conflict: str | None) -> str:
+    sql = f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING' if conflict else ""
+    return sql + (" RETURNING " + ", ".join(f'"{k}"' for k in returning) if returning else "")
 
 
 def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],
                    conflict: str | None) -> list[tuple[Any, ...]]:
-    return insert_later(conn, table, rows, (), returning, conflict)()
+    sql, params = insert_sql(conn, table, rows, returning, conflict)
+    return _run_insert(conn, table, sql, params, returning)
 
 
-def _run_insert(conn: Connection, table: Table, sql: str, params: dict[str, str], returning: tuple[str, ...],
-                conflict: str | None) -> list[tuple[Any, ...]]:
-    if conflict:
-        sql += f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING'
+def _run_insert(conn: Connection, table: Table, sql: str, params: dict[str, str],
+                returning: tuple[str, ...]) -> list[tuple[Any, ...]]:
     if not returning:
         conn.exec_driver_sql(sql, params)
         return []
-    sql += " RETURNING " + ", ".join(f'"{k}"' for k in returning)
     result = conn.exec_driver_sql(sql, params).all()
     readers = [_reader(table.c[k], conn.dialect) for k in returning]
     if all(read is _same for read in readers):

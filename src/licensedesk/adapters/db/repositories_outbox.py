@@ -18,8 +18,9 @@ from licensedesk.domain.subscription import Notice
 from licensedesk.services.ports_outbox import OutboxStatus
 
 from . import bulk
+from . import tables as t
 from . import tables_parties as tp
-from .repositories import NoticeRepository
+from .repositories import NoticeRepository, _conflicts
 from .tables_outbox import outbox_messages as om
 
 RECIPIENT_ROLES = ("billing", "primary")  # in order of preference
@@ -33,10 +34,20 @@ def _message(notice: Notice, customer: str, at: datetime, notice_id: int | None,
     """The outbox row of a notice: pending, due ``at``; failed at once when the customer has no recipient."""
     payload = {"kind": notice.kind, "subject": notice.subject, "on": notice.on.isoformat(),
                "rule": notice.rule, "details": {k: _plain(v) for k, v in notice.details.items()}}
-    return {"notice_id": notice_id, "kind": notice.kind, "customer_ref": customer, "recipient": recipient,
-            "payload": payload, "status": (OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value,
+    return {"notice_id": notice_id, "kind": notice.kind, "payload": payload, **_route(customer, recipient, at)}
+
+
+def _route(customer: str, recipient: str | None, at: datetime) -> dict[str, Any]:
+    """The part of a notice's outbox row that depends on its customer alone."""
+    return {"customer_ref": customer, "recipient": recipient,
+            "status": (OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value,
             "attempts": 0, "next_attempt_at": at, "created_at": at,
             "last_error": None if recipient else f"customer {customer} has no billing or primary contact e-mail"}
+
+
+# The payload ``_message`` writes, built by PostgreSQL from the notice row just inserted (the same JSON value).
+_PAYLOAD_SQL = ("json_build_object('kind', n.kind, 'subject', n.subject, 'on', n.on_date, 'rule', n.rule, "
+                "'details', n.details)")
 
 
 @cache
@@ -148,9 +159,35 @@ class OutboxNoticeRepository(NoticeRepository):
         self.outbox.expect(customers)
 
     def add_all(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+        if len(notices) > 1 and bulk.is_postgres(self.conn):
+            return self._add_all_with_messages(notices, at)
         recorded = super().add_all(notices, at)  # ``add`` comes here too
         self.outbox.enqueue_all(recorded, at)
         return recorded
+
+    def _add_all_with_messages(self, notices: Sequence[tuple[Notice, str]], at: datetime
+                               ) -> list[tuple[int, Notice, str]]:
+        """PostgreSQL: the notices not recorded yet and their messages in one statement (a data-modifying WITH):
+        each message is made from its notice's row as inserted, so no payload is built, sent or returned here,
+        and the messages follow their notices in id order, as ``enqueue_all`` writes them."""
+        new = self._unseen(notices, set())
+        customers = sorted({customer for _, customer in new})
+        to = self.outbox.recipients(customers)
+        routes = [_route(customer, to.get(customer), at) for customer in customers]
+        returned = ("kind", "subject", "on_date", "id")
+        insert_notices, params = bulk.insert_sql(self.conn, t.notices, self._rows(new, at),
+                                                 (*returned, "customer_ref", "rule", "details"), "uq_notices_once")
+        route_of, route_params = bulk.unnest_of(self.conn, om, routes, first=len(params))
+        keys, values = ", ".join(f'"{k}"' for k in routes[0]), ", ".join(f'r."{k}"' for k in routes[0])
+        sql = (f"WITH n AS ({insert_notices}), "
+               f'm AS (INSERT INTO "{om.name}" ("notice_id", "kind", "payload", {keys}) '
+               f"SELECT n.id, n.kind, {_PAYLOAD_SQL}, {values} "
+               f"FROM n JOIN {route_of} AS r({keys}) ON r.customer_ref = n.customer_ref ORDER BY n.id) "
+               f"SELECT {', '.join(returned)} FROM n")
+        with _conflicts():
+            rows = self.conn.exec_driver_sql(sql, {**params, **route_params}).all()
+        ids = {(kind, subject, on): int(i) for kind, subject, on, i in rows}
+        return [(ids[key], n, customer) for n, customer in new if (key := (n.kind, n.subject, n.on)) in ids]
 
     def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         recorded = super().add_issued(notices, at)
