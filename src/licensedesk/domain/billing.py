@@ -15,7 +15,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from .calendar import month_end
-from .money import STANDARD_TAX_RATE, tax_by_rate
+from .money import STANDARD_TAX_RATE, tax_per_rate
 from .policy import InvoiceDue, Policy
 from .subscription import ChargeLine
 
@@ -38,10 +38,10 @@ class TaxSummary:
     tax: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class DocumentDraft:
-    """A document before it has a number. Its sums are fixed with its taxes: worked out once, not per read (the
-    tick reads each several times for 10,000 documents at a time)."""
+    """A document before it has a number. Its sums follow from its taxes, worked out once (the tick reads them
+    several times per document); nothing changes a draft after ``draft_document`` made it."""
     kind: DocumentKind
     customer: str
     issue_date: date
@@ -53,10 +53,8 @@ class DocumentDraft:
     total: int = field(init=False)
 
     def __post_init__(self) -> None:
-        subtotal, tax = sum(t.net for t in self.taxes), sum(t.tax for t in self.taxes)
-        object.__setattr__(self, "subtotal", subtotal)
-        object.__setattr__(self, "tax", tax)
-        object.__setattr__(self, "total", subtotal + tax)
+        self.subtotal, self.tax = sum(t.net for t in self.taxes), sum(t.tax for t in self.taxes)
+        self.total = self.subtotal + self.tax
 
 
 def due_date(rule: InvoiceDue, issued: date) -> date:
@@ -72,10 +70,10 @@ def draft_document(customer: str, issued: date, lines: Sequence[ChargeLine], pol
     """One document over ``lines``; tax computed once per rate on their sum, toward zero."""
     if not lines:
         raise ValueError("a document needs at least one line")
-    summary = tax_by_rate((STANDARD_TAX_RATE, line.amount) for line in lines)
-    net = sum(n for n, _ in summary.values())
+    summary = tax_per_rate([(STANDARD_TAX_RATE, line.amount) for line in lines])
+    net = sum(n for _, n, _ in summary)
     kind = DocumentKind.CREDIT_NOTE if net < 0 else DocumentKind.INVOICE
     if kind is DocumentKind.INVOICE and due is None:
         due = due_date(policy.invoice_due, issued)
-    taxes = tuple([TaxSummary(rate, n, t) for rate, (n, t) in sorted(summary.items())])
+    taxes = tuple([TaxSummary(rate, n, t) for rate, n, t in summary])
     return DocumentDraft(kind, customer, issued, due if kind is DocumentKind.INVOICE else None, list(lines), taxes)

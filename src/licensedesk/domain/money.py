@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any
 
 Yen = int
@@ -57,7 +58,13 @@ def tax_on(net_total: Yen, rate: Fraction = STANDARD_TAX_RATE) -> Yen:
 
 def tax_by_rate(lines: Iterable[tuple[Fraction, Yen]]) -> dict[Fraction, tuple[Yen, Yen]]:
     """Group ``(rate, amount)`` pairs and tax each group once: ``{rate: (net, tax)}``."""
-    groups: list[list[Any]] = []  # [rate, net]: a document has one or two rates, and hashing a Fraction is slow
+    return {rate: (net, tax) for rate, net, tax in tax_per_rate(lines)}
+
+
+def tax_per_rate(lines: Iterable[tuple[Fraction, Yen]]) -> list[tuple[Fraction, Yen, Yen]]:
+    """``tax_by_rate`` as ``(rate, net, tax)`` in rate order, with no Fraction hashed (``Fraction.__hash__`` is
+    slow Python, and a document has one or two rates)."""
+    groups: list[list[Any]] = []  # [rate, net]
     for rate, amount in lines:
         for group in groups:
             if group[0] is rate or group[0] == rate:
@@ -65,7 +72,10 @@ def tax_by_rate(lines: Iterable[tuple[Fraction, Yen]]) -> dict[Fraction, tuple[Y
                 break
         else:
             groups.append([rate, amount])
-    return {rate: (net, tax_on(net, rate)) for rate, net in groups}
+    return sorted([(rate, net, tax_on(net, rate)) for rate, net in groups], key=_RATE)
+
+
+_RATE = itemgetter(0)
 
 
 def format_yen(amount: Yen) -> str:
