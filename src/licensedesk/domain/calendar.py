@@ -73,9 +73,10 @@ def add_months(anchor: date, months: int) -> date:
     Always call it from the original anchor: ``add_months(s, k)``, not
     ``add_months(add_months(s, k - 1), 1)``.
     """
-    index = anchor.year * 12 + (anchor.month - 1) + months
-    year, month0 = divmod(index, 12)
-    day = min(anchor.day, days_in_month(year, month0 + 1))
+    year, month0 = divmod(anchor.year * 12 + (anchor.month - 1) + months, 12)
+    day = anchor.day
+    if day > 28:  # every month has the 28th
+        day = min(day, days_in_month(year, month0 + 1))
     return date(year, month0 + 1, day)
 
 

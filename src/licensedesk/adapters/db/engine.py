@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Any
 
@@ -32,7 +33,16 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(url, pool_pre_ping=True, json_deserializer=_json_from_postgres, **kwargs)
+
+
+_decode_json = json.JSONDecoder().decode
+
+
+def _json_from_postgres(data: bytes) -> Any:
+    """A ``json`` value as psycopg hands it over: UTF-8 bytes (the connection's encoding). ``json.loads`` would
+    first sniff the encoding of the bytes in Python, for every value read (the tick reads one per subscription)."""
+    return _decode_json(data.decode())
 
 
 def alembic_config(url: str) -> Any:

@@ -37,10 +37,13 @@ def _message(notice: Notice, customer: str, at: datetime, notice_id: int | None,
     return {"notice_id": notice_id, "kind": notice.kind, "payload": payload, **_route(customer, recipient, at)}
 
 
+_PENDING, _FAILED = OutboxStatus.PENDING.value, OutboxStatus.FAILED.value
+
+
 def _route(customer: str, recipient: str | None, at: datetime) -> dict[str, Any]:
     """The part of a notice's outbox row that depends on its customer alone."""
     return {"customer_ref": customer, "recipient": recipient,
-            "status": (OutboxStatus.PENDING if recipient else OutboxStatus.FAILED).value,
+            "status": _PENDING if recipient else _FAILED,
             "attempts": 0, "next_attempt_at": at, "created_at": at,
             "last_error": None if recipient else f"customer {customer} has no billing or primary contact e-mail"}
 
