@@ -268,6 +268,8 @@ class Subscription:
 
     def stop_lifecycle_due(self) -> Iterator[tuple[date, str]]:
         """Dates of the after-end lifecycle (expired → disabled → deleted, cancelled → deleted)."""
+        if self.status not in _STOPPED:  # the usual case, asked twice per subscription and day: nothing
+            return
         if self.status is Status.EXPIRED and self.status_since is not None:
             yield self.status_since + timedelta(days=self.policy.expired_days), "disable"
         if self.status in (Status.EXPIRED, Status.DISABLED, Status.CANCELLED) and self.delete_on is not None:
@@ -330,6 +332,7 @@ def model_of(sub: Subscription) -> _Model:
 
 
 _MODULES: dict[str, Any] = {}
+_STOPPED = frozenset({Status.EXPIRED, Status.DISABLED, Status.CANCELLED})  # stop_lifecycle_due lists only these
 
 
 def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal: bool) -> None:
@@ -340,14 +343,15 @@ def change_quantity(sub: Subscription, when: When, quantity: int, *, at_renewal:
         model.change_quantity(sub, when, quantity)
 
 
-def next_due(sub: Subscription) -> tuple[date | None, list[str]]:
+def next_due(sub: Subscription, model: _Model | None = None) -> tuple[date | None, list[str]]:
     """The next day something falls due for ``sub`` after the last processed day, and what falls due on it (in
     the model's order); ``(None, [])`` when nothing will. Models list a recurring item (a charge cycle, a month)
-    only up to its first occurrence after ``processed_through``: the later ones cannot come first."""
+    only up to its first occurrence after ``processed_through``: the later ones cannot come first. ``model``:
+    ``model_of(sub)``, when the caller has it."""
     done = sub.processed_through
     day: date | None = None
     items: list[str] = []
-    for d, what in model_of(sub).due(sub):
+    for d, what in (model or model_of(sub)).due(sub):
         if done is not None and d <= done:
             continue
         if day is None or d < day:
@@ -364,7 +368,7 @@ def run_due(sub: Subscription, today: date, start_of: Callable[[date], datetime]
     """
     model = model_of(sub)
     while True:
-        day, items = next_due(sub)
+        day, items = next_due(sub, model)
         if day is None or day > today:
             sub.next_due = day  # what refresh_next_due would find again
             return
