@@ -114,7 +114,11 @@ def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]],
 
 def update_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], where: dict[str, str]) -> int:
     """PostgreSQL only: ``UPDATE table SET <every other key of the rows> … WHERE column = row[param]`` for each
-    (column, param) of ``where``, in one statement; the number of rows updated."""
+    (column, param) of ``where``, in one statement; the number of rows updated.
+
+    The first ``where`` column also gets ``= ANY(<its array>)``: without it the planner may join the batch with a
+    scan of the whole table (it did, for 10,000 subscriptions, on most chunks), where the column's index finds
+    just the batch's rows, so an update costs what the batch holds, not what the table holds."""
     if not rows:
         return 0
     keys = list(rows[0])
@@ -122,9 +126,12 @@ def update_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], wher
     columns = {k: table.c[_column_of(where, k)] for k in keys}
     params, arrays = _arrays(conn, rows, keys, columns)
     alias = ", ".join(f'"{k}"' for k in keys)
+    first_col, first_param = next(iter(where.items()))
+    among_batch = (f'"{table.name}"."{first_col}" = ANY(%(a{keys.index(first_param)})s::'
+                   f"{_sql_type(columns[first_param], conn.dialect)}[])")
     sql = (f'UPDATE "{table.name}" SET ' + ", ".join(f'"{k}" = v."{k}"' for k in names)
            + f" FROM unnest({arrays}) AS v({alias}) WHERE "
-           + " AND ".join(f'"{table.name}"."{col}" = v."{param}"' for col, param in where.items()))
+           + " AND ".join([f'"{table.name}"."{col}" = v."{param}"' for col, param in where.items()] + [among_batch]))
     return int(conn.exec_driver_sql(sql, params).rowcount)
 
 
