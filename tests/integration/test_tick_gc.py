@@ -1,5 +1,5 @@
-"""D-TICK-GC: during a tick Python's cycle collector leaves alone what lived before it (``gc.freeze``), and the
-tick hands those objects back to the collector when it ends, normally or not."""
+"""D-TICK-GC: during a tick Python's cycle collector leaves alone what lived before it (``gc.freeze``) and looks at
+new objects less often; the last tick to end hands both back to the collector, normally or not."""
 
 from __future__ import annotations
 
@@ -52,3 +52,23 @@ def test_tick_leaves_nothing_frozen(svc: Services) -> None:
     report = scheduler.tick(svc, datetime(2026, 4, 1, 9, tzinfo=ZoneInfo("Asia/Tokyo")))
     assert report.documents == []
     assert gc.get_freeze_count() == 0
+
+
+def test_the_young_threshold_is_raised_during_the_tick_and_restored_after_a_failure() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), scheduler._older_objects_not_scanned():
+        assert gc.get_threshold() == (scheduler.TICK_YOUNG_OBJECTS, *before[1:])
+        raise RuntimeError("crash mid-tick")
+    assert gc.get_threshold() == before
+
+
+def test_overlapping_ticks_give_everything_back_when_the_last_one_ends() -> None:
+    before = gc.get_threshold()
+    first = scheduler._older_objects_not_scanned()
+    second = scheduler._older_objects_not_scanned()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first to start ends first: the other is still running
+    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == scheduler.TICK_YOUNG_OBJECTS
+    second.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
