@@ -14,8 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from licensedesk.adapters.db.engine import create_engine, create_schema, ddl_script, upgrade
+from licensedesk.adapters.db.engine import create_engine, create_schema, upgrade
 from licensedesk.adapters.db.schema import metadata
+from licensedesk.adapters.db.schema_script import ddl_script
 
 MEMORY = "sqlite+pysqlite:///:memory:"
 
@@ -72,3 +73,30 @@ def test_the_script_creates_every_table_and_index_once() -> None:
     assert script.count("CREATE TABLE ") == len(metadata.tables)
     assert script.count("CREATE INDEX ") + script.count("CREATE UNIQUE INDEX ") == sum(
         len(t.indexes) for t in metadata.tables.values())
+
+
+REGENERATE = (".venv/bin/python -c \"from licensedesk.adapters.db.engine import create_engine; "
+              "from licensedesk.adapters.db.schema_script import schema_sqlite_source; "
+              "open('src/licensedesk/adapters/db/schema_sqlite.py', 'w').write(schema_sqlite_source("
+              "create_engine('sqlite://').dialect))\"")
+
+
+def test_the_kept_sqlite_script_is_the_compiled_one() -> None:
+    # D-SIMULATE-DDL: simulate runs the copy in schema_sqlite.py while its KEY matches; a stale copy is never used,
+    # but it makes every simulate compile the DDL again
+    from licensedesk.adapters.db import schema_sqlite
+    from licensedesk.adapters.db.schema_script import sqlite_ddl, tables_key
+
+    dialect = create_engine(MEMORY).dialect
+    assert (tables_key(), ddl_script(dialect)) == (schema_sqlite.KEY, schema_sqlite.DDL), f"regenerate: {REGENERATE}"
+    assert sqlite_ddl(dialect) is schema_sqlite.DDL
+
+
+def test_a_stale_kept_script_is_not_used(monkeypatch: Any) -> None:
+    from licensedesk.adapters.db import schema_sqlite
+    from licensedesk.adapters.db.schema_script import sqlite_ddl
+
+    monkeypatch.setattr(schema_sqlite, "KEY", "tables changed since")
+    monkeypatch.setattr(schema_sqlite, "DDL", "CREATE TABLE stale (id INTEGER);\n")
+    dialect = create_engine(MEMORY).dialect
+    assert sqlite_ddl(dialect) == ddl_script(dialect)

@@ -10,6 +10,7 @@ imports neither Typer nor pydantic (tests/e2e/test_cli_imports.py).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 FLAGS = {"--json": "as_json", "--explain": "explain"}
+YOUNG_OBJECTS = 10_000  # the collector's first threshold for the run (Python's default: 700); D-CLI-SIMULATE-GC
 
 
 def main() -> None:
@@ -29,6 +31,7 @@ def main() -> None:
 
         typer_main()
         return
+    _start_up()
     from licensedesk.domain.errors import DomainError
 
     try:
@@ -37,6 +40,29 @@ def main() -> None:
         _err(f"{err.code}: {err.message('en')}")
         code = 1
     sys.exit(code)
+
+
+def _start_up() -> None:
+    """Import what ``simulate`` runs with the cycle collector off, then set it aside (D-CLI-SIMULATE-GC).
+
+    Start-up allocates the modules, classes and SQLAlchemy's tables, all of which live until the process ends:
+    the 129 collections it triggered (one of them full) found next to nothing to free. ``gc.freeze`` keeps the
+    collector from walking them again; during the run it collects young objects every ``YOUNG_OBJECTS``
+    allocations instead of every 700 (cyclic garbage is still collected: the 3-year run's peak memory grows by
+    about 0.3 MB). Only this one-shot command does this: a server keeps Python's defaults.
+    """
+    gc.disable()
+    try:
+        import yaml  # noqa: F401
+
+        import licensedesk.bootstrap
+        import licensedesk.config_simulation
+        import licensedesk.services.scenario
+        import licensedesk.services.simulate  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.set_threshold(YOUNG_OBJECTS)
+        gc.enable()
 
 
 def direct_simulate(argv: list[str]) -> dict[str, Any] | None:

@@ -20,12 +20,15 @@ from .credit_notes import allocations
 
 
 def run_through(svc: Services, day: date) -> int:
-    """Send every payment reminder and overdue notice due on or before ``day``; returns how many."""
+    """Send every payment reminder and overdue notice due on or before ``day``; returns how many.
+
+    One indexed read of what is due (nothing due: that read alone); it is read again only when a document's
+    next step also falls on or before ``day`` (a tick that was not run for weeks)."""
     sent = 0
     with svc.uow() as uow:
-        if (first := uow.billing.next_dunning_day()) is None or first > day:
-            return 0
-        while due := uow.billing.dunning_due(day):
+        due = uow.billing.dunning_due(day)
+        while due:
+            again = False  # a document whose next step also falls on or before ``day``: read what is due again
             for doc in due:
                 on, number = doc["dunning_on"], doc["number"]
                 if doc["status"] != DocumentStatus.ISSUED.value or doc["due_date"] is None \
@@ -37,7 +40,10 @@ def run_through(svc: Services, day: date) -> int:
                 if uow.notices.add(Notice(step.value, number, on, DUNNING_RULE, details), doc["customer_ref"],
                                    svc.start_of(on)):
                     sent += 1
-                uow.billing.set_dunning(number, next_after(on, doc["due_date"]))
+                following = next_after(on, doc["due_date"])
+                uow.billing.set_dunning(number, following)
+                again = again or (following is not None and following <= day)
+            due = uow.billing.dunning_due(day) if again else []
         uow.commit()
     return sent
 

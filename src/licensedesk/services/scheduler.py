@@ -92,6 +92,7 @@ def _tick(svc: Services, until: datetime) -> TickReport:
     with svc.uow() as uow:
         last = uow.scheduler.last_day()
         upcoming = uow.subscriptions.next_due_day()
+        read_other_work_due(uow, other)
     while upcoming is not None:
         day = upcoming if last is None else max(upcoming, last + timedelta(days=1))
         if day > today:
@@ -101,7 +102,7 @@ def _tick(svc: Services, until: datetime) -> TickReport:
         run_day(svc, day, report)
         if len(report.documents) > issued:
             other.pop(OTHER_WORK[0], None)  # new invoices have dunning dates: read dunning's next day again
-        upcoming = _mark_done(svc, day, look_ahead=True)
+        upcoming = _mark_done(svc, day, look_ahead=other)
         last = day
     run_other_work(svc, today, other)
     if last is None or last < today:
@@ -136,9 +137,7 @@ def run_other_work(svc: Services, through: date, known: OtherWorkDue) -> None:
     """
     if any(work not in known for work in OTHER_WORK):
         with svc.uow() as uow:
-            for work in OTHER_WORK:
-                if work not in known:
-                    known[work] = work.next_due(uow)
+            read_other_work_due(uow, known)
     due = [work for work in OTHER_WORK if (on := known[work]) is not None and on <= through]
     if not due:
         return
@@ -149,13 +148,24 @@ def run_other_work(svc: Services, through: date, known: OtherWorkDue) -> None:
             del known[work]
 
 
-def _mark_done(svc: Services, day: date, *, look_ahead: bool = False) -> date | None:
+def read_other_work_due(uow: UnitOfWork, known: OtherWorkDue) -> None:
+    """Read the next due day of each pass not in ``known`` (the tick reads them with its other reads, so that
+    ``run_other_work`` needs no unit of work of its own for them)."""
+    for work in OTHER_WORK:
+        if work not in known:
+            known[work] = work.next_due(uow)
+
+
+def _mark_done(svc: Services, day: date, *, look_ahead: OtherWorkDue | None = None) -> date | None:
     """Record ``day`` as done; with ``look_ahead``, then read (after the commit, in the same unit of work) the next
-    day any subscription has work due."""
+    day any subscription has work due, and the next due day of each other pass not in it."""
     with svc.uow() as uow:
         uow.scheduler.set_last_day(day)
         uow.commit()  # also begins the next transaction
-        return uow.subscriptions.next_due_day() if look_ahead else None
+        if look_ahead is None:
+            return None
+        read_other_work_due(uow, look_ahead)
+        return uow.subscriptions.next_due_day()
 
 
 def run_day(svc: Services, day: date, report: TickReport) -> None:

@@ -90,6 +90,13 @@ def among(conn: Connection, column: Any, values: Iterable[Any]) -> Any:
     return column.in_(list(values))
 
 
+@cache
+def insert_into(table: Table) -> Any:
+    """``INSERT INTO table``, built once (the values come as parameters): SQLAlchemy then does not work out the
+    statement's cache key again on every execution."""
+    return insert(table)
+
+
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in one statement on PostgreSQL, one executemany elsewhere."""
     if not rows:
@@ -97,7 +104,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if is_postgres(conn):
         _unnest_insert(conn, table, rows, returning=(), conflict=None)
     else:
-        conn.execute(insert(table), rows)
+        conn.execute(insert_into(table), rows)
 
 
 def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...],

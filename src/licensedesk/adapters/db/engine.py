@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .schema import metadata
+from .schema_script import sqlite_ddl
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -67,8 +67,8 @@ def upgrade(engine: Engine) -> None:
 def create_schema(engine: Engine) -> None:
     """Create the schema directly from the table definitions (fresh in-memory databases for ``simulate``).
 
-    The database must be empty. On SQLite the DDL that ``metadata.create_all`` would emit is compiled
-    and run as one script: ``create_all`` first asks SQLite whether each of the 50 tables exists and
+    The database must be empty. On SQLite the DDL that ``metadata.create_all`` would emit is run as one
+    script (``schema_script.sqlite_ddl``): ``create_all`` first asks SQLite whether each of the 50 tables exists and
     runs every statement through SQLAlchemy's execution path, about 40 ms of a 1-second ``simulate``
     command. The resulting schema is the same (``tests/integration/test_schema_script.py``).
     """
@@ -77,15 +77,6 @@ def create_schema(engine: Engine) -> None:
         return
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.executescript(ddl_script(engine.dialect))  # type: ignore[union-attr]
+        raw.driver_connection.executescript(sqlite_ddl(engine.dialect))  # type: ignore[union-attr]
     finally:
         raw.close()
-
-
-def ddl_script(dialect: sa.Dialect) -> str:
-    """``CREATE TABLE`` and ``CREATE INDEX`` for every table, in dependency order, as one SQL script."""
-    statements: list[Any] = []
-    for table in metadata.sorted_tables:
-        statements.append(CreateTable(table))
-        statements.extend(CreateIndex(index) for index in sorted(table.indexes, key=lambda ix: str(ix.name)))
-    return "".join(f"{str(stmt.compile(dialect=dialect)).strip()};\n" for stmt in statements)

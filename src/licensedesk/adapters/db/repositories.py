@@ -47,17 +47,25 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
     unique ``key``, one IN per key column (an INSERT … RETURNING in parameter order goes row by row on SQLite;
     a row-value IN scans the index)."""
     if len(rows) <= 1:
-        return [int(conn.execute(_insert_into(table), row).inserted_primary_key[0])  # type: ignore[index]
+        return [int(conn.execute(bulk.insert_into(table), row).inserted_primary_key[0])  # type: ignore[index]
                 for row in rows]
     if bulk.is_postgres(conn):  # one statement that hands the ids back
         by_key = {tuple(r[:-1]): int(r[-1]) for r in bulk.insert_returning(conn, table, rows, (*key, "id"))}
         return [by_key[tuple(r[k] for k in key)] for r in rows]
-    conn.execute(insert(table), rows)
+    conn.execute(bulk.insert_into(table), rows)
     cols = [table.c[k] for k in key]
     found = conn.execute(select(*cols, table.c.id).where(*(c.in_(sorted({r[k] for r in rows})) for c, k in
                                                            zip(cols, key, strict=True))))
     ids = {tuple(r[:-1]): int(r[-1]) for r in found}
     return [ids[tuple(r[k] for k in key)] for r in rows]
+
+
+@cache
+def _due_for_customers_query(dialect_name: str) -> Any:
+    """The due subscriptions of a list of customers, in id order; built once per dialect (the tick runs it per day)."""
+    c = t.subscriptions.c
+    return (select(t.subscriptions).where(bulk.among_param(c.customer_ref, "customers", dialect_name),
+                                          c.next_due <= bindparam("day")).order_by(c.id))
 
 
 @cache
@@ -67,12 +75,6 @@ def _charged_query(dialect_name: str) -> Any:
     c = t.document_lines.c
     return select(c.subscription_ref, c.charge_key).where(bulk.among_param(c.subscription_ref, "subs", dialect_name),
                                                           bulk.among_param(c.charge_key, "keys", dialect_name))
-
-
-@cache
-def _insert_into(table: Any) -> Any:
-    """``INSERT INTO table``, built once (the values come as parameters)."""
-    return insert(table)
 
 
 class CustomerRepository:
@@ -416,9 +418,9 @@ class SubscriptionRepository:
 
     def due_for_customers(self, customers: Sequence[str], day: date) -> dict[str, list[Subscription]]:
         """The due subscriptions of several customers in one query, each customer's in id order."""
-        c = t.subscriptions.c
-        rows = self.conn.execute(select(t.subscriptions).where(bulk.among(self.conn, c.customer_ref, customers),
-                                                               c.next_due <= day).order_by(c.id)).all()
+        dialect = self.conn.dialect.name
+        rows = self.conn.execute(_due_for_customers_query(dialect),
+                                 {"customers": bulk.among_value(customers, dialect), "day": day}).all()
         out: dict[str, list[Subscription]] = {}
         remember = bulk.is_postgres(self.conn)  # only PostgreSQL's save_all sends just what changed
         for r in rows:

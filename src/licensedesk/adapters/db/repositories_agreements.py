@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table, func, insert, select, update
@@ -76,12 +77,18 @@ class AgreementRepository(_StateRepository[Agreement]):
             "public_customer_number": a.public_customer_number, "status": a.status.value})
 
 
+@cache
+def _next_due_query(table: Table) -> Any:
+    """``MIN(next_due)`` of a table, built once (the tick reads it for enrollments and COCPs)."""
+    return select(func.min(table.c.next_due))
+
+
 class _DueMixin:
     conn: Connection
     table: Table
 
     def next_due_day(self) -> date | None:
-        return _day(self.conn.execute(select(func.min(self.table.c.next_due))).scalar())
+        return _day(self.conn.execute(_next_due_query(self.table)).scalar())
 
     def due(self, day: date) -> list[str]:
         """Refs with work due on or before ``day`` (indexed ``next_due``)."""

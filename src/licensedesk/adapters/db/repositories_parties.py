@@ -276,6 +276,8 @@ class LicenceRepository:
 class DeadlineRepository:
     """Pending deadlines (one per kind and subject); the tick reads those due, by the ``due_on`` index."""
 
+    _NEXT_DUE_DAY = select(func.min(p.party_deadlines.c.due_on))
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -294,7 +296,7 @@ class DeadlineRepository:
 
     def next_due_day(self) -> date | None:
         """The earliest pending deadline (the ``due_on`` index), so the tick skips days without any."""
-        value = self.conn.execute(select(func.min(p.party_deadlines.c.due_on))).scalar()
+        value = self.conn.execute(self._NEXT_DUE_DAY).scalar()
         return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
 
 
