@@ -102,7 +102,8 @@ class ApiRepository:
             values.update(remember._asdict(), response=json.dumps(remember.response), at=remember.at.astimezone(UTC))
         driver = self.conn.connection.driver_connection  # the unit of work's psycopg connection
         assert driver is not None
-        statement = ClientCursor(driver).mogrify(sql, values)
+        with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
+            statement = cursor.mogrify(sql, values)
         try:
             self.conn.exec_driver_sql(statement, execution_options=self._SQL_OPTIONS)
         except IntegrityError as e:
