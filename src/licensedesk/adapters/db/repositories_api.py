@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from psycopg import ClientCursor
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -100,6 +99,8 @@ class ApiRepository:
         if remember is not None:
             sql = self._REMEMBER_PG + sql
             values.update(remember._asdict(), response=json.dumps(remember.response), at=remember.at.astimezone(UTC))
+        from psycopg import ClientCursor  # PostgreSQL only: simulate and SQLite never import psycopg
+
         driver = self.conn.connection.driver_connection  # the unit of work's psycopg connection
         assert driver is not None
         with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
