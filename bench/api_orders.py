@@ -252,8 +252,9 @@ async def _drive_httpx(base: str, token: str, todo: list[tuple[str, dict[str, An
         return latencies, statuses, watch.seconds()
 
 
-def _invoiced(url: str) -> tuple[int, int]:
-    """(subscriptions ordered, of which billed by an issued document): after the run, every order must be both."""
+def _invoiced(url: str) -> tuple[int, int, str]:
+    """(subscriptions ordered, of which billed by an issued document, the audit chain's and numbers' check): after
+    the run, every order must be both, the chain must verify and the numbers be gapless."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -264,9 +265,25 @@ def _invoiced(url: str) -> tuple[int, int]:
             billed = int(conn.execute(text(
                 "SELECT count(DISTINCT l.subscription_ref) FROM document_lines l JOIN documents d ON d.id = l.document_id"
                 " WHERE d.status = 'issued' AND d.kind = 'invoice'")).scalar_one())
+            numbers = [r[0] for r in conn.execute(text("SELECT number FROM documents ORDER BY number"))]
+            chain = [dict(r) for r in conn.execute(text("SELECT * FROM audit_log ORDER BY id")).mappings()]
     finally:
         engine.dispose()
-    return subs, billed
+    return subs, billed, _chain_and_numbers(chain, numbers)
+
+
+def _chain_and_numbers(chain: list[dict[str, Any]], numbers: list[str]) -> str:
+    """Whether the audit chain verifies and the invoice numbers are gapless, as ``ok`` or what is wrong."""
+    from licensedesk.entrypoints.api.audit import GENESIS, digest
+
+    prev = GENESIS
+    for row in chain:
+        if row["prev_hash"] != prev or digest(prev, row) != row["hash"]:
+            return f"audit entry {row['id']} does not chain"
+        prev = row["hash"]
+    if [int(n.rsplit("-", 1)[1]) for n in numbers] != list(range(1, len(numbers) + 1)):
+        return "the invoice numbers have a gap or a duplicate"
+    return "ok"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -310,7 +327,7 @@ def bench(spec: str, args: Any) -> c.Result:
                    mean_ms=1000 * statistics.fmean(latencies), statuses=dict(statuses),
                    errors=sum(n for s, n in statuses.items() if s != 201), load=os.getloadavg())
         res["expected"] = warm[201] + statuses[201]
-        if res["invoiced"] != (res["expected"],) * 2:
+        if res["invoiced"] != (res["expected"], res["expected"], "ok"):
             res["errors"] += 1  # an order answered 201 without its subscription or invoice in the database
     finally:
         if proc is not None:
@@ -333,9 +350,10 @@ def report(results: list[c.Result], args: Any) -> None:
         print(f"statuses {r['statuses']}; CPU calibration {r['cpu_ms_before']:.0f} → {r['cpu_ms_after']:.0f} ms; "
               f"load average after {tuple(round(x, 2) for x in r['load'])}; {r['machine']}; {r['date']}")
         server, pg, client = r["cpu_per_order_ms"]
-        subs, billed = r["invoiced"]
+        subs, billed, checked = r["invoiced"]
         print(f"after the run: {subs} subscriptions in the database, {billed} of them billed by an issued invoice "
-              f"(expected {r['expected']}: the orders answered 201, warm-up {r['warmup_statuses']} included)")
+              f"(expected {r['expected']}: the orders answered 201, warm-up {r['warmup_statuses']} included); "
+              f"audit chain and gapless invoice numbers: {checked}")
         print(f"CPU per order (in flight {r['concurrency']}): server {server:.2f} ms, PostgreSQL {pg:.2f} ms, "
               f"client ({r['client']}) {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
               f"{r['sessions_opened']} PostgreSQL sessions opened while measuring (a backend that exited is "

@@ -174,3 +174,23 @@ def test_a_policy_row_inserted_meanwhile_by_another_order_is_no_error(svc: Servi
         uow.commit()
         assert conn.execute(t.policies.select().where(t.policies.c.digest == policy.digest)).all()[0].name == policy.name
         assert len(conn.execute(t.policies.select()).all()) == 1
+
+
+def test_an_offer_comes_back_with_its_prices_in_order_or_none(svc: Services) -> None:
+    """``offers.get`` reads the offer and its price rows in one LEFT JOIN: rows in insertion order, an offer
+    without prices has none, an unknown code is None."""
+    from datetime import date
+
+    from licensedesk.domain.calendar import Billing, Term
+    from licensedesk.domain.catalog import Offer, OfferKind, PriceRow
+
+    prices = [PriceRow(Term.P1Y, Billing.MONTHLY, 1200, date(2026, 1, 1), date(2026, 12, 31)),
+              PriceRow(Term.P1M, Billing.MONTHLY, 1500), PriceRow(Term.P1Y, Billing.ANNUAL, 13000, date(2027, 1, 1))]
+    with svc.uow() as uow:
+        uow.offers.put(Offer("X-PRICED", "Priced", OfferKind.SEAT, prices))
+        uow.offers.put(Offer("X-BARE", "Bare", OfferKind.TRIAL, []))
+        uow.commit()
+    with svc.uow() as uow:
+        assert uow.offers.get("X-PRICED") == Offer("X-PRICED", "Priced", OfferKind.SEAT, prices)
+        assert uow.offers.get("X-BARE") == Offer("X-BARE", "Bare", OfferKind.TRIAL, [])
+        assert uow.offers.get("X-NONE") is None

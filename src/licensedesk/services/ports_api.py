@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+
+class Remembered(NamedTuple):
+    """An answer to keep under its Idempotency-Key (``ApiStore.remember``'s arguments)."""
+    actor: str
+    key: str
+    method: str
+    path: str
+    body_hash: str
+    status: int
+    response: Any
+    at: datetime
 
 
 class ApiStore(Protocol):
@@ -15,7 +27,8 @@ class ApiStore(Protocol):
     def idempotent(self, actor: str, key: str) -> dict[str, Any] | None: ...
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None: ...  # ports.KeyInUse when another request got there first
-    def lock_audit(self) -> None: ...
-    def last_audit_hash(self) -> str | None: ...
-    def add_audit(self, entry: dict[str, Any], prev_hash: str, digest: str) -> None: ...
+    def append_audit(self, entry: dict[str, Any], canonical: str, genesis: str,
+                     remember: Remembered | None) -> None: ...
+    # ``remember`` first (if given), then under the chain's lock ``entry`` linked to the last one: prev_hash = the
+    # last entry's hash (``genesis`` for the first), hash = hex sha256 of prev_hash + ``canonical`` (UTF-8)
     def audit_entries(self) -> list[dict[str, Any]]: ...

@@ -155,7 +155,6 @@ class OfferRepository:
                 for p in offer.prices])
 
     # built once: the tick prices every renewal and cycle through get()
-    _GET = select(t.offers).where(t.offers.c.code == bindparam("code"))
     _PRICES = (select(t.price_rows).where(t.price_rows.c.offer_code.in_(bindparam("codes", expanding=True)))
                .order_by(t.price_rows.c.id))
 
@@ -167,13 +166,23 @@ class OfferRepository:
                                               r.effective_from, r.effective_to))
         return out
 
+    # the offer with its price rows in one read (a LEFT JOIN: an offer without prices gives one row of NULLs)
+    _WITH_PRICES = (select(t.offers.c.code, t.offers.c.name, t.offers.c.kind, t.price_rows.c.term,
+                           t.price_rows.c.billing, t.price_rows.c.unit_price, t.price_rows.c.effective_from,
+                           t.price_rows.c.effective_to)
+                    .outerjoin(t.price_rows, t.price_rows.c.offer_code == t.offers.c.code)
+                    .where(t.offers.c.code == bindparam("code")).order_by(t.price_rows.c.id))
+
     def get(self, code: str) -> Offer | None:
         if code in self._read:
             return self._read[code]
-        row = self.conn.execute(self._GET, {"code": code}).first()
-        if row is None:
+        rows = self.conn.execute(self._WITH_PRICES, {"code": code}).all()
+        if not rows:
             return None
-        found = self._read[code] = Offer(row.code, row.name, OfferKind(row.kind), self._prices([code])[code])
+        first = rows[0]
+        prices = [PriceRow(Term(r.term), Billing(r.billing), r.unit_price, r.effective_from, r.effective_to)
+                  for r in rows if r.term is not None]
+        found = self._read[code] = Offer(first.code, first.name, OfferKind(first.kind), prices)
         return found
 
     def kind(self, code: str) -> str | None:

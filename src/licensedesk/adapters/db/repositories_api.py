@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, bindparam, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.services.ports import KeyInUse
+from licensedesk.services.ports_api import Remembered
 
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
 
@@ -50,7 +53,6 @@ class ApiRepository:
 
     _REMEMBER = insert(api_idempotency)
     _ADD_AUDIT = insert(audit_log)
-    _LOCK_AUDIT = text("SELECT pg_advisory_xact_lock(:k)")
 
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None:
@@ -61,15 +63,56 @@ class ApiRepository:
         except IntegrityError as e:  # the (actor, key) unique constraint: a request racing with the same key won
             raise KeyInUse(f"Idempotency-Key {key!r} of {actor} was recorded by another request") from e
 
-    def lock_audit(self) -> None:
+    def append_audit(self, entry: dict[str, Any], canonical: str, genesis: str,
+                     remember: Remembered | None) -> None:
         if self.conn.dialect.name == "postgresql":
-            self.conn.execute(self._LOCK_AUDIT, {"k": AUDIT_LOCK})
+            self._append_in_one_round_trip(entry, canonical, genesis, remember)
+            return
+        if remember is not None:
+            self.remember(*remember)
+        # SQLite: one writer at a time, so the last hash cannot change before the insert
+        prev = self.conn.execute(self._LAST_HASH).scalar() or genesis
+        digest = hashlib.sha256((prev + canonical).encode()).hexdigest()
+        self.conn.execute(self._ADD_AUDIT, {**entry, "prev_hash": prev, "hash": digest})
 
-    def last_audit_hash(self) -> str | None:
-        return self.conn.execute(self._LAST_HASH).scalar()
+    # PostgreSQL: the idempotency record, the chain's lock and the entry hashed by the server (same formula as
+    # the SQLite branch and ``audit.digest``), sent as one string (D-API-AUDIT-ONE-TRIP). Each statement of a
+    # multi-statement string takes its own snapshot (READ COMMITTED), so the INSERT sees the last entry committed
+    # by whoever held the lock before. JSON goes as ``json.dumps`` text, as SQLAlchemy's JSON type binds it.
+    _REMEMBER_PG = ("INSERT INTO api_idempotency (actor, key, method, path, body_hash, status, response, created_at) "
+                    "VALUES (%(actor)s, %(key)s, %(method)s, %(path)s, %(body_hash)s, %(status)s, %(response)s::json, "
+                    "%(at)s);\n")
+    _APPEND_PG = (f"SELECT pg_advisory_xact_lock({AUDIT_LOCK});\n"
+                  "INSERT INTO audit_log (at, actor, action, target, before, after, prev_hash, hash) "
+                  "SELECT %(a_at)s, %(a_actor)s, %(a_action)s, %(a_target)s, %(a_before)s::json, %(a_after)s::json, "
+                  "last.hash, encode(sha256(convert_to(last.hash || %(a_canonical)s, 'UTF8')), 'hex') "
+                  "FROM (SELECT coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), %(a_genesis)s)"
+                  " AS hash) AS last")
+    _SQL_OPTIONS: ClassVar[dict[str, Any]] = {"no_parameters": True}  # the values are bound in the text (psycopg's mogrify)
 
-    def add_audit(self, entry: dict[str, Any], prev_hash: str, digest: str) -> None:
-        self.conn.execute(self._ADD_AUDIT, {**entry, "prev_hash": prev_hash, "hash": digest})
+    def _append_in_one_round_trip(self, entry: dict[str, Any], canonical: str, genesis: str,
+                                  remember: Remembered | None) -> None:
+        values = {"a_at": entry["at"].astimezone(UTC), "a_actor": entry["actor"], "a_action": entry["action"],
+                  "a_target": entry["target"], "a_before": json.dumps(entry["before"]),
+                  "a_after": json.dumps(entry["after"]), "a_canonical": canonical, "a_genesis": genesis}
+        sql = self._APPEND_PG
+        if remember is not None:
+            sql = self._REMEMBER_PG + sql
+            values.update(remember._asdict(), response=json.dumps(remember.response), at=remember.at.astimezone(UTC))
+        from psycopg import ClientCursor  # PostgreSQL only: simulate and SQLite never import psycopg
+
+        driver = self.conn.connection.driver_connection  # the unit of work's psycopg connection
+        assert driver is not None
+        with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
+            statement = cursor.mogrify(sql, values)
+        try:
+            self.conn.exec_driver_sql(statement, execution_options=self._SQL_OPTIONS)
+        except IntegrityError as e:
+            if remember is not None and getattr(getattr(e.orig, "diag", None), "constraint_name", None) == \
+                    "uq_api_idempotency_actor_key":
+                raise KeyInUse(f"Idempotency-Key {remember.key!r} of {remember.actor} was recorded by another "
+                               "request") from e
+            raise
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]

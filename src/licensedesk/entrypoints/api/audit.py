@@ -14,6 +14,7 @@ from typing import Any
 
 from licensedesk.services.context import Services
 from licensedesk.services.ports import UnitOfWork
+from licensedesk.services.ports_api import Remembered
 
 from .encode import plain_json
 
@@ -30,17 +31,17 @@ def digest(prev_hash: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(entry)).encode()).hexdigest()
 
 
-def append(uow: UnitOfWork, at: datetime, actor: str, action: str, target: str, before: Any, after: Any) -> str:
-    """Add one entry in the caller's unit of work (the caller commits)."""
-    uow.api.lock_audit()
-    prev = uow.api.last_audit_hash() or GENESIS
+def append(uow: UnitOfWork, at: datetime, actor: str, action: str, target: str, before: Any, after: Any,
+           remember: Remembered | None = None) -> None:
+    """Add one entry in the caller's unit of work (the caller commits), after ``remember``'s idempotency record.
+
+    The store links the entry to the last one under the chain's lock (``digest``'s formula; on PostgreSQL the
+    record, the lock and the entry are one round trip, D-API-AUDIT-ONE-TRIP)."""
     entry = {"at": at.astimezone(UTC), "actor": actor, "action": action, "target": target,
              "before": plain_json(before), "after": plain_json(after)}
     # the JSON columns give floats/ints back as stored; round-trip once so the hash is of what is stored
     entry["before"], entry["after"] = json.loads(json.dumps(entry["before"])), json.loads(json.dumps(entry["after"]))
-    hashed = digest(prev, entry)
-    uow.api.add_audit(entry, prev, hashed)
-    return hashed
+    uow.api.append_audit(entry, canonical(entry), GENESIS, remember)
 
 
 def verify(svc: Services) -> dict[str, Any]:

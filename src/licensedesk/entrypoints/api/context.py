@@ -21,6 +21,7 @@ from licensedesk.domain.errors import InvalidInput
 from licensedesk.services.context import Services
 from licensedesk.services.lending import lend
 from licensedesk.services.ports import Conflict, KeyInUse
+from licensedesk.services.ports_api import Remembered
 
 from . import audit
 from .encode import plain_json
@@ -103,10 +104,9 @@ def mutate(ctx: ApiContext, request: Request, actor: Actor, roles: tuple[Role, .
             svc = lend(ctx.svc, uow)
             prior = before(svc) if before is not None else None
             result = plain_json(run(svc, now))
-            if key is not None:
-                uow.api.remember(actor.name, key, method, path, digest, status, result, now)
-            # last before the commit: the audit chain's lock is held only across its own statements
-            audit.append(uow, now, actor.name, action, target, prior, result)
+            remember = None if key is None else Remembered(actor.name, key, method, path, digest, status, result, now)
+            # last before the commit, with the idempotency record: the audit chain's lock is held only from there
+            audit.append(uow, now, actor.name, action, target, prior, result, remember)
             uow.commit()
     except KeyInUse:
         raise ApiError(409, "IDEMPOTENCY-IN-PROGRESS", "another request with this Idempotency-Key is running",
