@@ -72,3 +72,15 @@ def test_overlapping_ticks_give_everything_back_when_the_last_one_ends() -> None
     assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == scheduler.TICK_YOUNG_OBJECTS
     second.__exit__(None, None, None)
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_a_process_frozen_before_the_tick_stays_frozen() -> None:
+    """``simulate`` freezes its start-up (D-CLI-SIMULATE-GC); a tick must not hand those objects back."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with scheduler._older_objects_not_scanned():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

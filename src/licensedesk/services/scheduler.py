@@ -62,11 +62,13 @@ def _older_objects_not_scanned() -> Iterator[None]:
     A batch of 500 customers keeps thousands of objects alive at once, so collections run often, and each full one
     walked every object of the process (the code, SQLAlchemy's metadata): about a fifth of the invoice run's CPU.
     Nothing is lost: objects created during the tick are collected as usual, and the last tick to end (ticks may
-    overlap in a server's threads) hands the older ones back to the collector and its thresholds back."""
+    overlap in a server's threads) hands the older ones back to the collector and its thresholds back. A process
+    that had frozen objects itself before (``simulate``'s start-up, D-CLI-SIMULATE-GC) keeps them frozen:
+    ``gc.unfreeze`` would hand back everything frozen, not only what the tick froze."""
     with _GC_LOCK:
-        global _TICKS_RUNNING, _THRESHOLDS
+        global _TICKS_RUNNING, _THRESHOLDS, _UNFREEZE
         if _TICKS_RUNNING == 0:
-            _THRESHOLDS = gc.get_threshold()
+            _THRESHOLDS, _UNFREEZE = gc.get_threshold(), gc.get_freeze_count() == 0
             gc.freeze()
             gc.set_threshold(TICK_YOUNG_OBJECTS, *_THRESHOLDS[1:])
         _TICKS_RUNNING += 1
@@ -77,12 +79,14 @@ def _older_objects_not_scanned() -> Iterator[None]:
             _TICKS_RUNNING -= 1
             if _TICKS_RUNNING == 0:
                 gc.set_threshold(*_THRESHOLDS)
-                gc.unfreeze()
+                if _UNFREEZE:
+                    gc.unfreeze()
 
 
 _GC_LOCK = threading.Lock()
 _TICKS_RUNNING = 0
 _THRESHOLDS: tuple[int, ...] = gc.get_threshold()
+_UNFREEZE = True  # whether the running ticks froze the process themselves (nothing was frozen before them)
 
 
 def _tick(svc: Services, until: datetime) -> TickReport:
