@@ -293,12 +293,10 @@ class SubscriptionRepository:
                 str(sub.pending_billing) if sub.pending_billing else None, self.policies.ensure(sub.policy),
                 _state(sub))
 
-    # Built once: a statement whose values come as parameters is compiled once and found in the cache by a
-    # cheap key; ``insert(...).values(**row)`` builds a bind parameter per column and its cache key every time.
-    _ADD = insert(t.subscriptions)
-
     def add(self, sub: Subscription) -> None:
-        result = self.conn.execute(self._ADD, {
+        # the values as parameters of a statement built once: ``insert(...).values(**row)`` would build a bind
+        # parameter per column and the statement's cache key on every order
+        result = self.conn.execute(bulk.insert_into(t.subscriptions), {
             "ref": sub.ref, "customer_ref": sub.customer, "tenant_ref": sub.tenant, "ordered_at": sub.ordered_at,
             "version": 1, **self._values(sub)})
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
