@@ -162,7 +162,6 @@ def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], lat
     rows = _with_defaults(table, rows, given=later)
     keys = list(rows[0])
     params, casts = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
-    columns = ", ".join(f'"{k}"' for k in (*keys, *later))
 
     def run(**values: list[Any]) -> list[tuple[Any, ...]]:
         if sorted(values) != sorted(later) or any(len(v) != len(rows) for v in values.values()):
@@ -171,7 +170,7 @@ def insert_later(conn: Connection, table: Table, rows: list[dict[str, Any]], lat
                                                                                         strict=True)],
                                    list(later), {k: table.c[k] for k in later}, first=len(keys))
         unnest = ", ".join(c for c in (casts, late_casts) if c)
-        sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest})' + _tail(returning, conflict)
+        sql = _insert_text(table, (*keys, *later), unnest, returning, conflict)
         return _run_insert(conn, table, sql, {**params, **late}, returning)
     return run
 
@@ -183,8 +182,7 @@ def insert_sql(conn: Connection, table: Table, rows: list[dict[str, Any]], retur
     rows = _with_defaults(table, rows)
     keys = list(rows[0])
     params, casts = _arrays(conn, rows, keys, {k: table.c[k] for k in keys})
-    columns = ", ".join(f'"{k}"' for k in keys)
-    return f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({casts})' + _tail(returning, conflict), params
+    return _insert_text(table, keys, casts, returning, conflict), params
 
 
 def unnest_of(conn: Connection, table: Table, rows: list[dict[str, Any]], first: int) -> tuple[str, dict[str, str]]:
@@ -195,8 +193,12 @@ def unnest_of(conn: Connection, table: Table, rows: list[dict[str, Any]], first:
     return f"unnest({casts})", params
 
 
-def _tail(returning: tuple[str, ...], conflict: str | None) -> str:
-    sql = f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING' if conflict else ""
+def _insert_text(table: Table, keys: Iterable[str], unnest_args: str, returning: tuple[str, ...],
+                 conflict: str | None) -> str:
+    """``INSERT INTO table (keys) SELECT * FROM unnest(unnest_args) [ON CONFLICT …] [RETURNING …]``."""
+    columns = ", ".join(f'"{k}"' for k in keys)
+    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnest_args})'
+    sql += f' ON CONFLICT ON CONSTRAINT "{conflict}" DO NOTHING' if conflict else ""
     return sql + (" RETURNING " + ", ".join(f'"{k}"' for k in returning) if returning else "")
 
 
