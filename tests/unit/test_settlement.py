@@ -65,6 +65,18 @@ def test_a_bad_row_names_its_line(text: str, line: int) -> None:
     assert bad.value.code == "DEPOSIT-FILE" and bad.value.details["line"] == line
 
 
+def test_lines_may_end_in_a_lone_carriage_return() -> None:
+    """Found by schemathesis: ``"\r0"`` raised csv.Error (a 500); a lone CR ends a line, as in old Mac files."""
+    assert [(r.amount, r.line) for r in parse_deposits("2026-07-10,100,ｱｸﾒ\r2026-07-11,200,ｱｸﾒ\r")] == [(100, 1), (200, 2)]
+    assert parse_deposits("\r0") == []  # a blank line, then a one-cell row taken for the header
+
+
+def test_a_nul_character_is_refused_with_its_line() -> None:
+    with pytest.raises(InvalidInput) as bad:
+        parse_deposits("2026-07-10,100,ｱｸﾒ\n2026-07-11,2\x0000,ｱｸﾒ\n")
+    assert bad.value.code == "DEPOSIT-FILE" and bad.value.details["line"] == 2
+
+
 def _open(number: str, due: str, amount: int) -> OpenInvoice:
     return OpenInvoice(number, "acme", date.fromisoformat(due), date.fromisoformat(due), amount)
 
