@@ -71,10 +71,11 @@ def test_lines_may_end_in_a_lone_carriage_return() -> None:
     assert parse_deposits("\r0") == []  # a blank line, then a one-cell row taken for the header
 
 
-def test_a_nul_character_is_refused_with_its_line() -> None:
-    with pytest.raises(InvalidInput) as bad:
-        parse_deposits("2026-07-10,100,ｱｸﾒ\n2026-07-11,2\x0000,ｱｸﾒ\n")
+def test_text_the_csv_module_cannot_read_is_refused_with_its_line() -> None:
+    with pytest.raises(InvalidInput) as bad:  # a field over csv's size limit: csv.Error, a 500 before
+        parse_deposits("2026-07-10,100,ｱｸﾒ\n2026-07-11,200," + "ｱ" * 200_000 + "\n")
     assert bad.value.code == "DEPOSIT-FILE" and bad.value.details["line"] == 2
+    assert "CSV" in bad.value.message_en
 
 
 def _open(number: str, due: str, amount: int) -> OpenInvoice:

@@ -59,3 +59,14 @@ def test_a_bad_inventory_is_refused_naming_the_line(text: str, message: str) -> 
     with pytest.raises(InvalidInput) as refused:
         parse_inventory(text)
     assert refused.value.code == "DEVICES-CSV-INVALID" and message in refused.value.message_en
+
+
+def test_lines_may_end_in_a_lone_carriage_return_and_unreadable_text_is_refused() -> None:
+    """A lone CR ends a line (as the csv module reads it); before, it raised csv.Error, a 500 through the API."""
+    devices = parse_inventory(HEADER + "\rpc-1" + ",no" * 10 + "\rpc-2" + ",yes" * 10 + "\r")
+    assert [d.device_id for d in devices] == ["pc-1", "pc-2"]
+    with pytest.raises(InvalidInput) as refused:  # a field over csv's size limit: csv.Error
+        parse_inventory(HEADER + "\npc-1" + ",no" * 9 + "," + "x" * 200_000 + "\n")
+    assert refused.value.code == "DEVICES-CSV-INVALID"
+    assert refused.value.details["errors"] == [{"line": 2, "column": "(file)",
+                                                "reason": "field larger than field limit (131072)"}]

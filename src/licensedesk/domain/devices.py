@@ -130,8 +130,17 @@ def _row(row: list[str], columns: list[str], line: int, errors: list[dict[str, A
 
 
 def parse_inventory(text: str) -> list[Device]:
-    """Devices from inventory CSV text (the caller reads the file)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    """Devices from inventory CSV text (the caller reads the file); text the csv module cannot read is refused."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))  # csv reads \r, \n and \r\n itself
+    try:
+        return _devices(reader)
+    except csv.Error as e:
+        line = reader.line_num
+        raise InvalidInput(f"line {line}: not readable as CSV: {e}", f"{line} 行目: CSV として読めません: {e}",
+                           code=ERROR_CODE, errors=[{"line": line, "column": "(file)", "reason": str(e)}]) from None
+
+
+def _devices(reader: Any) -> list[Device]:  # a csv.reader (its line_num names the lines)
     header = next(reader, None)
     if header is None:
         raise InvalidInput("the device inventory is empty", "デバイス一覧が空です", code=ERROR_CODE, errors=[])

@@ -88,7 +88,7 @@ def parse_deposits(text: str) -> list[Deposit]:
     reader = csv.reader(io.StringIO(text, newline=""))  # as the csv module asks: it reads \r, \n and \r\n itself
     try:
         rows = [(n, row) for n, row in enumerate(reader, start=1) if any(c.strip() for c in row)]
-    except csv.Error as e:  # e.g. a NUL character: not a CSV file
+    except csv.Error as e:  # e.g. a field over the csv module's size limit (131,072 characters)
         raise _bad(reader.line_num, f"not readable as CSV: {e}", f"CSV として読めません: {e}") from None
     if rows and not _looks_like_date(rows[0][1][0]):
         rows = rows[1:]
