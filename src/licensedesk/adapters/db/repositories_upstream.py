@@ -9,10 +9,10 @@ nothing upstream and a committed one is bought exactly once by the worker (``ser
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
@@ -41,10 +41,13 @@ def job_row(subscription: str, customer: str, tenant: str, *, activate: bool, at
                     strict=True))
 
 
+@cache
 def _subscription_with_job() -> Any:
     """PostgreSQL: ``WITH j AS (INSERT INTO upstream_jobs … ON CONFLICT DO NOTHING) INSERT INTO subscriptions …
-    RETURNING id``, built once with typed parameters: ``s_<column>`` for ``SubscriptionRepository._new_row``'s
-    values, ``j_<column>`` for ``job_row``'s."""
+    RETURNING id``, built once (on first use: the PostgreSQL dialect is not imported on SQLite) with typed
+    parameters: ``s_<column>`` for ``SubscriptionRepository._new_row``'s values, ``j_<column>`` for ``job_row``'s."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
     job = (pg_insert(uj).values({c: bindparam(f"j_{c}", type_=uj.c[c].type) for c in _JOB_COLUMNS})
            .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]).cte("j"))
     columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
@@ -170,7 +173,7 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         row = self._new_row(sub)
         job = job_row(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
                       at=sub.ordered_at, sla_due=sub.activation_due)
-        sub.id = self.conn.execute(_SUBSCRIPTION_WITH_JOB, {**{f"s_{k}": v for k, v in row.items()},
+        sub.id = self.conn.execute(_subscription_with_job(), {**{f"s_{k}": v for k, v in row.items()},
                                                             **{f"j_{k}": v for k, v in job.items()}}).scalar_one()
         sub.version = 1
 
@@ -192,5 +195,3 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         self.upstream.enqueue(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
                               at=sub.ordered_at, sla_due=sub.activation_due)
 
-
-_SUBSCRIPTION_WITH_JOB = _subscription_with_job()
