@@ -194,4 +194,3 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         # due at once: the order instant is always in the past of the transaction that queues the job
         self.upstream.enqueue(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
                               at=sub.ordered_at, sla_due=sub.activation_due)
-
