@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 
 from licensedesk.adapters.db import bulk
 from licensedesk.adapters.db import tables as t
@@ -159,3 +159,23 @@ def test_late_columns_are_given_once_per_row(make_postgres_database) -> None:  #
         back = add(subject=["late-1", "late-2"])
         stored = dict(conn.execute(select(t.notices.c.subject, t.notices.c.id).where(t.notices.c.kind == "k")).all())
     assert dict(back) == stored and sorted(stored) == ["late-1", "late-2"]
+
+
+@pytest.mark.postgres
+def test_a_single_row_goes_as_values_and_is_stored_as_sqlalchemy_stores_it(make_postgres_database) -> None:  # type: ignore[no-untyped-def]
+    engine, svc = _acme_on_postgres(make_postgres_database())
+    parties.register_tenant(svc, AT, ref="t1", customer="acme", domain="acme.onmicrosoft.com", country="JP")
+    subs.order(svc, AT, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    for i, details in enumerate([{"a": 1, "日本": "語"}, None, [], "x"]):
+        row = {"subscription_ref": "s1", "kind": f"one{i}", "at": AT, "rule": "R", "details": details}
+        with engine.begin() as conn:
+            conn.execute(insert(t.subscription_events), row)
+            bulk.insert_rows(conn, t.subscription_events, [{**row, "kind": f"one{i}-bulk"}])
+    assert not any("unnest" in s or "RETURNING" in s for s in sent[1::2])  # VALUES, and no id read back
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT kind, at, rule, details::text, details IS NULL FROM subscription_events "
+                                   "WHERE kind LIKE 'one%' ORDER BY id")).all()
+    assert [r[1:] for r in stored[0::2]] == [r[1:] for r in stored[1::2]]
+    assert [r[0] for r in stored[1::2]] == ["one0-bulk", "one1-bulk", "one2-bulk", "one3-bulk"]

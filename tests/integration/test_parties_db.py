@@ -93,6 +93,39 @@ def test_migration_needs_the_accepted_relationship_then_orders(svc: Services) ->
     assert azure.value.code == "AZ-FIRST-ACCOUNT"
 
 
+def test_an_orders_one_read_of_its_tenant_answers_as_the_separate_reads(svc: Services) -> None:
+    """``tenant_for_order`` (D-API-ORDER-READS) gives what ``tenant``, ``customer``, ``relationships.accepted``
+    and ``subscriptions.get`` give, contacts in order, details or none."""
+    now = at("2026-06-18T10:00:00")
+    _group(svc, now)
+    parties.register_tenant(svc, now, ref="t1", customer="acme", domain="acme.onmicrosoft.com", country="JP",
+                            origin="open", vl_licences=True)
+
+    def both(tenant: str, ref: str) -> tuple[object, object]:
+        with svc.uow() as uow:
+            one = uow.parties.details.tenant_for_order(tenant, ref)
+            ten = uow.parties.details.tenant(tenant)
+            separate = None if ten is None else (ten, uow.parties.details.customer(ten.customer_ref),
+                                                 uow.parties.relationships.accepted(tenant),
+                                                 uow.subscriptions.get(ref) is not None)
+        return (None if one is None else (one.tenant, one.customer, one.relationship_accepted, one.ref_taken)), separate
+
+    assert both("nope", "s1") == (None, None)
+    for tenant in ("t1", "t-sub"):  # a customer with details and two contacts; one with neither
+        one, separate = both(tenant, "s1")
+        assert one == separate and one is not None and one[2:] == (False, False)
+    transfers.request_relationship(svc, now, ref="r1", tenant="t1")
+    transfers.accept_relationship(svc, at("2026-06-19T09:00:00"), relationship="r1")
+    party_orders.order(svc, at("2026-06-19T10:00:00"), ref="s1", tenant="t-sub", offer="M365-E3", term="P1Y",
+                       billing="monthly", quantity=5)
+    one, separate = both("t1", "s1")
+    assert one == separate and one is not None and one[2:] == (True, True)
+    with pytest.raises(InvalidInput) as taken:
+        party_orders.order(svc, at("2026-06-19T10:00:00"), ref="s1", tenant="t1", offer="M365-E3", term="P1Y",
+                           billing="monthly", quantity=5)
+    assert taken.value.code == "DUPLICATE-REF"
+
+
 def test_the_tick_runs_login_and_relationship_deadlines_once(svc: Services) -> None:
     now = at("2026-06-18T10:00:00")
     _group(svc, now)

@@ -14,7 +14,7 @@ from licensedesk.domain.subscription import Subscription
 from . import lookups
 from . import subscriptions as subscription_service
 from .context import Services
-from .parties import choice, customer_of, tenant_of
+from .parties import choice, customer_of, tenant_for_order
 
 
 def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, policy: str | None = None,
@@ -23,14 +23,16 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, po
     """Place an order; ``order_fields`` go to the subscription engine's ``order`` unchanged."""
     source = None if migrate_from is None else choice(MigrationSource, migrate_from, "migrate_from")
     with svc.uow() as uow:
-        ten = tenant_of(uow, tenant)
-        end_user = customer_of(uow, ten.customer_ref)
+        read = tenant_for_order(uow, tenant, ref)  # tenant, customer, relationship, ref: one round trip
+        ten, end_user = read.tenant, read.customer
+        assert end_user is not None
         found = lookups.offer(uow, offer)
         chosen = svc.policy(policy)
         parties = OrderParties(end_user, ten, found.kind,
                                None if ordering_party is None else customer_of(uow, ordering_party),
-                               migrate, source, uow.parties.relationships.accepted(tenant))
+                               migrate, source, read.relationship_accepted)
         share = parties.check(GroupRule(chosen.group_ownership_threshold_percent, chosen.group_ownership_inclusive))
+        subscription_service.refuse_taken(ref, read.ref_taken)
         # the engine's own order on the parties and offer just checked (read once, not twice)
         sub = subscription_service.place(uow, svc, now, end_user, ten, found, ref=ref, policy=policy,
                                          **order_fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -10,12 +11,24 @@ from licensedesk.domain.parties import Customer, Tenant
 from licensedesk.domain.transfers import AdminRelationship, RelationshipRequest
 
 
+@dataclass(frozen=True)
+class TenantForOrder:
+    """What an order reads about its tenant, at once: the tenant, its customer (None if missing), whether a reseller
+    relationship request for it was accepted, and whether the subscription ref asked for is taken."""
+
+    tenant: Tenant
+    customer: Customer | None
+    relationship_accepted: bool
+    ref_taken: bool
+
+
 class PartyDetails(Protocol):
     def save_customer(self, c: Customer) -> None: ...
     def customer(self, ref: str) -> Customer | None: ...
     def customers(self) -> list[Customer]: ...
     def save_tenant(self, tenant: Tenant) -> None: ...
     def tenant(self, ref: str) -> Tenant | None: ...
+    def tenant_for_order(self, ref: str, subscription: str) -> TenantForOrder | None: ...
     def tenants(self) -> list[Tenant]: ...
     def set_ordering_party(self, subscription: str, end_user: str, ordering_party: str, percent: str) -> None: ...
     def ordering_parties(self) -> list[dict[str, Any]]: ...

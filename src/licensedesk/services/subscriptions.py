@@ -71,7 +71,9 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, te
         ten = lookups.tenant(uow, tenant)
         customer = uow.customers.get(ten.customer_ref)
         assert customer is not None
-        sub = place(uow, svc, now, customer, ten, lookups.offer(uow, offer), ref=ref, term=term, billing=billing,
+        found = lookups.offer(uow, offer)
+        refuse_taken(ref, uow.subscriptions.get(ref) is not None)
+        sub = place(uow, svc, now, customer, ten, found, ref=ref, term=term, billing=billing,
                     quantity=quantity, policy=policy, auto_renew=auto_renew, align_with=align_with,
                     align_calendar_month=align_calendar_month)
         uow.commit()
@@ -82,10 +84,9 @@ def place(uow: UnitOfWork, svc: Services, now: datetime, customer: Customer, ten
           ref: str, term: str, billing: str, quantity: int, policy: str | None = None,
           auto_renew: bool | None = None, align_with: str | None = None,
           align_calendar_month: bool = False) -> Subscription:
-    """``order`` on parties and an offer the caller has loaded in ``uow`` (it commits)."""
+    """``order`` on parties and an offer the caller has loaded in ``uow``, of a ``ref`` it found free
+    (``refuse_taken``); the caller commits."""
     when = svc.when(now)
-    if uow.subscriptions.get(ref) is not None:
-        raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
     chosen = svc.policy(policy)
     term_, billing_ = _term(term), _billing(billing)
     price = (0 if found.is_trial else found.one_time_price(when.today) if found.is_perpetual
@@ -95,6 +96,12 @@ def place(uow: UnitOfWork, svc: Services, now: datetime, customer: Customer, ten
     sub = place_order(chosen, customer, ten, req, when, price)
     persist(uow, sub, now, svc, new=True)
     return sub
+
+
+def refuse_taken(ref: str, taken: bool) -> None:
+    """DUPLICATE-REF: an order may not reuse a subscription's ref."""
+    if taken:
+        raise InvalidInput(f"subscription {ref} already exists", f"{ref} は既に存在します", code="DUPLICATE-REF")
 
 
 def _term(value: str) -> Term:

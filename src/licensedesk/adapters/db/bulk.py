@@ -97,12 +97,23 @@ def insert_into(table: Table) -> Any:
     return insert(table)
 
 
+@cache
+def _insert_values(table: Table) -> Any:
+    """``INSERT INTO table … VALUES``, built once, without the ``RETURNING`` of the new id (nobody reads it)."""
+    return insert(table).inline()
+
+
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) in one statement on PostgreSQL, one executemany elsewhere."""
+    """Insert ``rows`` (all with the same keys) in one statement on PostgreSQL, one executemany elsewhere.
+
+    One row on PostgreSQL goes as a plain ``INSERT … VALUES`` (an order's event, document line, archive entry):
+    the server then parses no array literal (``array_in``) and unnests nothing, for the same stored row."""
     if not rows:
         return
-    if is_postgres(conn):
+    if is_postgres(conn) and len(rows) > 1:
         _unnest_insert(conn, table, rows, returning=(), conflict=None)
+    elif len(rows) == 1:
+        conn.execute(_insert_values(table), rows[0])
     else:
         conn.execute(insert_into(table), rows)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import select
+import time
 from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from .schema import metadata
 from .schema_script import sqlite_ddl
@@ -33,7 +36,53 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, json_deserializer=_json_from_postgres, **kwargs)
+    engine = sa.create_engine(url, json_deserializer=_json_from_postgres, **kwargs)
+    _ping_when_in_doubt(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 10.0
+_RETURNED = "licensedesk_returned_at"  # the connection record's info: when it came back to the pool (monotonic)
+
+
+def _ping_when_in_doubt(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only when in doubt (D-DB-PING-IN-DOUBT): a connection taken from the pool
+    is pinged (a ``SELECT 1`` round trip) when it has been idle for ``PING_AFTER_IDLE_SECONDS`` or more, or when its
+    socket has something to read: an idle session receives nothing unless the server ended it (restart, shutdown,
+    ``pg_terminate_backend``, a timeout: each sends its FATAL message and closes). A failed ping invalidates the
+    pool and the checkout gets a fresh connection, as with ``pool_pre_ping``. A new connection is not pinged."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None:  # fresh from connect(), or never returned yet
+            return
+        if time.monotonic() - returned < PING_AFTER_IDLE_SECONDS and not _has_input(dbapi_conn):
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as e:
+            if dialect.is_disconnect(e, dbapi_conn, None):
+                raise InvalidatePoolError() from e  # the pool reconnects this checkout and drops the others
+            raise
+
+
+def _has_input(dbapi_conn: Any) -> bool:
+    """Whether the server sent something to this idle connection (or closed it); true when it cannot tell."""
+    pgconn = getattr(dbapi_conn, "pgconn", None)  # psycopg 3
+    if pgconn is None:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # no socket (closed): let the ping find out
+        return True
 
 
 _decode_json = json.JSONDecoder().decode

@@ -296,11 +296,16 @@ class SubscriptionRepository:
     def add(self, sub: Subscription) -> None:
         # the values as parameters of a statement built once: ``insert(...).values(**row)`` would build a bind
         # parameter per column and the statement's cache key on every order
-        result = self.conn.execute(bulk.insert_into(t.subscriptions), {
-            "ref": sub.ref, "customer_ref": sub.customer, "tenant_ref": sub.tenant, "ordered_at": sub.ordered_at,
-            "version": 1, **self._values(sub)})
+        result = self.conn.execute(bulk.insert_into(t.subscriptions), self._new_row(sub))
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         sub.version = 1
+
+    NEW_ROW_KEYS = ("ref", "customer_ref", "tenant_ref", "ordered_at", "version", *_VALUE_KEYS)
+
+    def _new_row(self, sub: Subscription) -> dict[str, Any]:
+        """The row ``add`` inserts for a new subscription (version 1), keys ``NEW_ROW_KEYS``."""
+        return {"ref": sub.ref, "customer_ref": sub.customer, "tenant_ref": sub.tenant, "ordered_at": sub.ordered_at,
+                "version": 1, **self._values(sub)}
 
     # Built once: the columns come from the parameters, so SQLAlchemy compiles and caches it once.
     _SAVE = update(t.subscriptions).where(t.subscriptions.c.ref == bindparam("w_ref"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, update
 
 from licensedesk.domain.onboarding import Application, ApplicationStatus
 from licensedesk.domain.parties import Address, Contact, ContactRole, Customer, Purpose, Tenant, TenantOrigin
@@ -19,6 +19,7 @@ from licensedesk.domain.transfers import (
     RelationshipRequest,
     RelationshipStatus,
 )
+from licensedesk.services.ports_parties import TenantForOrder
 
 from . import tables as t
 from . import tables_parties as p
@@ -33,6 +34,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+class _Prefixed:
+    """A row's columns named ``prefix + name``, read as ``name`` (a row that holds two tables' columns)."""
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 
 
 class PartyDetailRepository:
@@ -118,6 +129,38 @@ class PartyDetailRepository:
     def tenant(self, ref: str) -> Tenant | None:
         row = self.conn.execute(self._ONE_TENANT, {"ref": ref}).first()
         return None if row is None else self._tenant_from(TenantRepository._from(row), row)
+
+    # An order's reads of its parties in one round trip (D-API-ORDER-READS): ``_ONE_TENANT``'s columns (prefixed
+    # ``t_``), its customer as ``_ONE_CUSTOMER`` reads it (a row per contact), and two yes/no answers.
+    _FOR_ORDER = (
+        select(*(c.label(f"t_{c.name}") for c in t.tenants.c), p.tenant_details.c.origin, p.tenant_details.c.vl_licences,
+               *_ONE_CUSTOMER.selected_columns,
+               exists().where(p.relationship_requests.c.tenant_ref == t.tenants.c.ref,
+                              p.relationship_requests.c.status == RelationshipStatus.ACCEPTED.value)
+               .label("relationship_accepted"),
+               exists().where(t.subscriptions.c.ref == bindparam("subscription")).label("ref_taken"))
+        .select_from(t.tenants
+                     .outerjoin(p.tenant_details, p.tenant_details.c.tenant_ref == t.tenants.c.ref)
+                     .outerjoin(t.customers, t.customers.c.ref == t.tenants.c.customer_ref)
+                     .outerjoin(p.customer_details, p.customer_details.c.customer_ref == t.customers.c.ref)
+                     .outerjoin(p.customer_contacts, p.customer_contacts.c.customer_ref == t.customers.c.ref))
+        .where(t.tenants.c.ref == bindparam("ref")).order_by(p.customer_contacts.c.position))
+
+    def tenant_for_order(self, ref: str, subscription: str) -> TenantForOrder | None:
+        """The tenant ``ref`` as ``tenant`` reads it, its customer as ``customer`` reads it, whether
+        ``relationships.accepted(ref)`` and whether subscription ``subscription`` exists; None: no such tenant."""
+        rows = self.conn.execute(self._FOR_ORDER, {"ref": ref, "subscription": subscription}).all()
+        if not rows:
+            return None
+        first = rows[0]
+        tenant = self._tenant_from(TenantRepository._from(_Prefixed(first, "t_")), first)
+        customer = None
+        if first.ref is not None:
+            customer = CustomerRepository._from(first)
+            self._details(customer, first)
+            customer.contacts = tuple(Contact(r.contact_name, r.contact_email, ContactRole(r.contact_role))
+                                      for r in rows if r.contact_id is not None)
+        return TenantForOrder(tenant, customer, bool(first.relationship_accepted), bool(first.ref_taken))
 
     def tenants(self) -> list[Tenant]:
         rows = self.conn.execute(select(t.tenants).order_by(t.tenants.c.id))

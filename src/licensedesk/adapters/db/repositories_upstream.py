@@ -9,9 +9,10 @@ nothing upstream and a committed one is bought exactly once by the worker (``ser
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
@@ -19,6 +20,7 @@ from licensedesk.domain.subscription import Status, Subscription
 from licensedesk.services.ports_upstream import JobStatus
 
 from . import bulk
+from . import tables as t
 from .repositories import OfferRepository, PolicyStore, SubscriptionRepository
 from .tables_upstream import customer_preferences as cp
 from .tables_upstream import upstream_customers as uc
@@ -26,6 +28,31 @@ from .tables_upstream import upstream_jobs as uj
 from .tables_upstream import upstream_subscriptions as us
 
 PROVISIONED_KINDS = (OfferKind.SEAT.value,)  # licence-based NCE; Azure, software and trials are not bought here
+
+
+_JOB_COLUMNS = ("subscription_ref", "customer_ref", "tenant_ref", "activate", "status", "attempts", "next_attempt_at",
+                "sla_due", "created_at")
+
+
+def job_row(subscription: str, customer: str, tenant: str, *, activate: bool, at: datetime,
+            sla_due: date | None) -> dict[str, Any]:
+    """A new provisioning job's row: pending, due at ``at``."""
+    return dict(zip(_JOB_COLUMNS, (subscription, customer, tenant, activate, JobStatus.PENDING.value, 0, at, sla_due, at),
+                    strict=True))
+
+
+@cache
+def _subscription_with_job() -> Any:
+    """PostgreSQL: ``WITH j AS (INSERT INTO upstream_jobs … ON CONFLICT DO NOTHING) INSERT INTO subscriptions …
+    RETURNING id``, built once (on first use: the PostgreSQL dialect is not imported on SQLite) with typed
+    parameters: ``s_<column>`` for ``SubscriptionRepository._new_row``'s values, ``j_<column>`` for ``job_row``'s."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    job = (pg_insert(uj).values({c: bindparam(f"j_{c}", type_=uj.c[c].type) for c in _JOB_COLUMNS})
+           .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]).cte("j"))
+    columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
+    return (insert(t.subscriptions).values({c: bindparam(f"s_{c}", type_=t.subscriptions.c[c].type) for c in columns})
+            .add_cte(job).returning(t.subscriptions.c.id))
 
 
 class UpstreamRepository:
@@ -36,10 +63,8 @@ class UpstreamRepository:
                 sla_due: date | None = None) -> bool:
         """A provisioning job for ``subscription`` unless it already has one (one purchase per local order):
         one INSERT … ON CONFLICT DO NOTHING on the unique subscription_ref."""
-        done = self.conn.execute(bulk.insert_ignoring(uj, "subscription_ref", self.conn.dialect.name), {
-            "subscription_ref": subscription, "customer_ref": customer, "tenant_ref": tenant, "activate": activate,
-            "status": JobStatus.PENDING.value, "attempts": 0, "next_attempt_at": at, "sla_due": sla_due,
-            "created_at": at})
+        done = self.conn.execute(bulk.insert_ignoring(uj, "subscription_ref", self.conn.dialect.name),
+                                 job_row(subscription, customer, tenant, activate=activate, at=at, sla_due=sla_due))
         return bool(done.rowcount)
 
     def claim_due(self, now: datetime) -> dict[str, Any] | None:
@@ -139,9 +164,23 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         self.upstream, self.offers = upstream, offers
 
     def add(self, sub: Subscription) -> None:
-        super().add(sub)
-        if sub.status in (Status.ACTIVE, Status.PROVISIONING):
-            self._enqueue(sub)
+        if not (bulk.is_postgres(self.conn) and self._provisioned(sub)):
+            super().add(sub)
+            if sub.status in (Status.ACTIVE, Status.PROVISIONING):
+                self._enqueue(sub)
+            return
+        # PostgreSQL, a seat order running at once: the subscription and its job in one round trip (D-API-ORDER-JOB)
+        row = self._new_row(sub)
+        job = job_row(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
+                      at=sub.ordered_at, sla_due=sub.activation_due)
+        sub.id = self.conn.execute(_subscription_with_job(), {**{f"s_{k}": v for k, v in row.items()},
+                                                            **{f"j_{k}": v for k, v in job.items()}}).scalar_one()
+        sub.version = 1
+
+    def _provisioned(self, sub: Subscription) -> bool:
+        """Whether ``add`` queues ``sub``'s purchase: running at once, a seat offer, not a trial (``_enqueue``)."""
+        return (sub.status in (Status.ACTIVE, Status.PROVISIONING) and self.offers.kind(sub.offer) in PROVISIONED_KINDS
+                and not sub.in_trial)
 
     def save(self, sub: Subscription) -> None:
         super().save(sub)
