@@ -18,7 +18,6 @@ little from run to run (unlike CPU time on a shared machine), so it compares tre
 from __future__ import annotations
 
 import asyncio
-import json
 import operator
 import os
 import signal
@@ -28,6 +27,7 @@ import time
 from typing import Any
 
 import _common as c
+from api_order_profile import asgi_order, inline_thread_pool
 from api_orders import _database, seed
 
 
@@ -50,18 +50,12 @@ def main(argv: list[str]) -> int:
 
 def run(url: str, token: str, args: Any) -> None:
     os.environ["LICENSEDESK_DATABASE_URL"] = url
-    import fastapi.dependencies.utils as deps
-    import fastapi.routing as routing
     from sqlalchemy import event, text
 
     from licensedesk.config import Settings
     from licensedesk.entrypoints.api.app import create_app
 
-    async def inline(func: Any, *a: Any, **kw: Any) -> Any:
-        return func(*a, **kw)
-
-    routing.run_in_threadpool = inline  # type: ignore[assignment]
-    deps.run_in_threadpool = inline  # type: ignore[assignment]
+    inline_thread_pool()
     app = create_app(Settings(), run_scheduler=False)
     engine = app.state.services.uow().engine  # type: ignore[attr-defined]
     app.state.api.tokens.seconds = 3600.0  # under valgrind the orders outlast the token cache's 10 s
@@ -71,26 +65,7 @@ def run(url: str, token: str, args: Any) -> None:
     def _count(*_: Any) -> None:
         statements[0] += 1
 
-    async def order(i: int) -> None:
-        body = json.dumps({"ref": f"s{i:07d}", "tenant": f"t{i % args.customers:05d}", "offer": "M365-E3",
-                           "term": "P1Y", "billing": "monthly", "quantity": 1 + i % 50}).encode()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/api/v1/subscriptions", "raw_path": b"/api/v1/subscriptions",
-                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 1),
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                             (b"content-length", str(len(body)).encode()),
-                             (b"authorization", f"Bearer {token}".encode()),
-                             (b"idempotency-key", f"bench-{i}".encode())], "state": {}}
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 201, sent
+    order = asgi_order(app, token, args.customers)
 
     async def orders(start: int, n: int) -> None:
         for i in range(start, start + n):

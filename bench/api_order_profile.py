@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import _common as c
@@ -128,37 +129,9 @@ def _whole(app: Any, token: str, args: Any, log: list[tuple[str, float]], commit
     """``args.orders`` orders as raw ASGI calls on this thread; (wall s, CPU s, index of the last order's first
     statement). FastAPI's thread-pool hop is replaced by a direct call, so everything runs under one profiler."""
     import asyncio
-    import json
 
-    import fastapi.dependencies.utils as deps
-    import fastapi.routing as routing
-
-    async def inline(func: Any, *a: Any, **kw: Any) -> Any:
-        return func(*a, **kw)
-
-    routing.run_in_threadpool = inline  # type: ignore[assignment]
-    deps.run_in_threadpool = inline  # type: ignore[assignment]
-
-    async def order(i: int) -> None:
-        body = json.dumps({"ref": f"s{i:07d}", "tenant": f"t{i % args.customers:05d}", "offer": "M365-E3",
-                           "term": "P1Y", "billing": "monthly", "quantity": 1 + i % 50}).encode()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/api/v1/subscriptions", "raw_path": b"/api/v1/subscriptions",
-                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 1),
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                             (b"content-length", str(len(body)).encode()),
-                             (b"authorization", f"Bearer {token}".encode()),
-                             (b"idempotency-key", f"bench-{i}".encode())], "state": {}}
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 201, sent
+    inline_thread_pool()
+    order = asgi_order(app, token, args.customers)
 
     async def run() -> tuple[float, float, int]:
         async with app.router.lifespan_context(app):
@@ -226,6 +199,48 @@ def _profile_thread_pool(prof: _Profiler) -> None:
 
     routing.run_in_threadpool = run  # type: ignore[assignment]
     deps.run_in_threadpool = run  # type: ignore[assignment]
+
+
+def inline_thread_pool() -> None:
+    """FastAPI's thread-pool hop replaced by a direct call: sync dependencies and endpoints run on the caller's
+    thread, so one profiler (or callgrind's toggle) sees all of an order."""
+    import fastapi.dependencies.utils as deps
+    import fastapi.routing as routing
+
+    async def inline(func: Any, *a: Any, **kw: Any) -> Any:
+        return func(*a, **kw)
+
+    routing.run_in_threadpool = inline  # type: ignore[assignment]
+    deps.run_in_threadpool = inline  # type: ignore[assignment]
+
+
+def asgi_order(app: Any, token: str, customers: int) -> Callable[[int], Awaitable[None]]:
+    """``order(i)``: the benchmark's i-th order as one raw ASGI call to ``app`` (each with its own Idempotency-Key,
+    spread over ``customers`` tenants); asserts the answer is 201."""
+    import json
+
+    async def order(i: int) -> None:
+        body = json.dumps({"ref": f"s{i:07d}", "tenant": f"t{i % customers:05d}", "offer": "M365-E3",
+                           "term": "P1Y", "billing": "monthly", "quantity": 1 + i % 50}).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/api/v1/subscriptions", "raw_path": b"/api/v1/subscriptions",
+                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 1),
+                 "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode()),
+                             (b"authorization", f"Bearer {token}".encode()),
+                             (b"idempotency-key", f"bench-{i}".encode())], "state": {}}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 201, sent
+
+    return order
 
 
 if __name__ == "__main__":
