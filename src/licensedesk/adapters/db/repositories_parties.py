@@ -99,8 +99,10 @@ class PartyDetailRepository:
 
     def customer(self, ref: str) -> Customer | None:
         rows = self.conn.execute(self._ONE_CUSTOMER, {"ref": ref}).all()
-        if not rows:
-            return None
+        return self._customer_from(rows) if rows else None
+
+    def _customer_from(self, rows: Any) -> Customer:
+        """A customer from ``_ONE_CUSTOMER``'s columns: one row per contact (or one row without any)."""
         found = CustomerRepository._from(rows[0])
         self._details(found, rows[0])
         found.contacts = tuple(Contact(r.contact_name, r.contact_email, ContactRole(r.contact_role))
@@ -154,12 +156,7 @@ class PartyDetailRepository:
             return None
         first = rows[0]
         tenant = self._tenant_from(TenantRepository._from(_Prefixed(first, "t_")), first)
-        customer = None
-        if first.ref is not None:
-            customer = CustomerRepository._from(first)
-            self._details(customer, first)
-            customer.contacts = tuple(Contact(r.contact_name, r.contact_email, ContactRole(r.contact_role))
-                                      for r in rows if r.contact_id is not None)
+        customer = None if first.ref is None else self._customer_from(rows)
         return TenantForOrder(tenant, customer, bool(first.relationship_accepted), bool(first.ref_taken))
 
     def tenants(self) -> list[Tenant]:
