@@ -164,33 +164,30 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         self.upstream, self.offers = upstream, offers
 
     def add(self, sub: Subscription) -> None:
-        if not (bulk.is_postgres(self.conn) and self._provisioned(sub)):
+        if not (sub.status in (Status.ACTIVE, Status.PROVISIONING) and self._bought_upstream(sub)):
             super().add(sub)
-            if sub.status in (Status.ACTIVE, Status.PROVISIONING):
-                self._enqueue(sub)
-            return
-        # PostgreSQL, a seat order running at once: the subscription and its job in one round trip (D-API-ORDER-JOB)
-        row = self._new_row(sub)
-        job = job_row(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
-                      at=sub.ordered_at, sla_due=sub.activation_due)
-        sub.id = self.conn.execute(_subscription_with_job(), {**{f"s_{k}": v for k, v in row.items()},
-                                                            **{f"j_{k}": v for k, v in job.items()}}).scalar_one()
-        sub.version = 1
-
-    def _provisioned(self, sub: Subscription) -> bool:
-        """Whether ``add`` queues ``sub``'s purchase: running at once, a seat offer, not a trial (``_enqueue``)."""
-        return (sub.status in (Status.ACTIVE, Status.PROVISIONING) and self.offers.kind(sub.offer) in PROVISIONED_KINDS
-                and not sub.in_trial)
+        elif bulk.is_postgres(self.conn):  # a seat order running at once: with its job in one round trip (D-API-ORDER-JOB)
+            row, job = self._new_row(sub), job_row(**self._job(sub))
+            sub.id = self.conn.execute(_subscription_with_job(), {**{f"s_{k}": v for k, v in row.items()},
+                                                                **{f"j_{k}": v for k, v in job.items()}}).scalar_one()
+            sub.version = 1
+        else:
+            super().add(sub)
+            self.upstream.enqueue(**self._job(sub))
 
     def save(self, sub: Subscription) -> None:
         super().save(sub)
-        if sub.status is Status.PROVISIONING:  # annual-prepaid, paid (ORD-FLOW); enqueue is a no-op afterwards
-            self._enqueue(sub)
+        # annual-prepaid, paid (ORD-FLOW); enqueue is a no-op afterwards
+        if sub.status is Status.PROVISIONING and self._bought_upstream(sub):
+            self.upstream.enqueue(**self._job(sub))
 
-    def _enqueue(self, sub: Subscription) -> None:
-        kind = self.offers.kind(sub.offer)
-        if kind not in PROVISIONED_KINDS or sub.in_trial:
-            return
-        # due at once: the order instant is always in the past of the transaction that queues the job
-        self.upstream.enqueue(sub.ref, sub.customer, sub.tenant, activate=sub.status is Status.PROVISIONING,
-                              at=sub.ordered_at, sla_due=sub.activation_due)
+    def _bought_upstream(self, sub: Subscription) -> bool:
+        """Whether ``sub``'s purchase is queued upstream once it runs: a seat offer, not a trial."""
+        return self.offers.kind(sub.offer) in PROVISIONED_KINDS and not sub.in_trial
+
+    @staticmethod
+    def _job(sub: Subscription) -> dict[str, Any]:
+        """``enqueue``'s (and ``job_row``'s) arguments for ``sub``'s purchase, due at once: the order instant is always
+        in the past of the transaction that queues the job."""
+        return {"subscription": sub.ref, "customer": sub.customer, "tenant": sub.tenant,
+                "activate": sub.status is Status.PROVISIONING, "at": sub.ordered_at, "sla_due": sub.activation_due}
