@@ -31,6 +31,7 @@ from licensedesk.adapters.mail.transports import FileMailer
 from licensedesk.adapters.partner_center.client import PartnerCenterClient, RetryPolicy, StaticToken
 from licensedesk.adapters.partner_center.simulator import Simulator
 from licensedesk.bootstrap import uow_factory
+from licensedesk.entrypoints import cli_common
 from licensedesk.services import catalog, parties, preferences, provisioning, reconcile, scheduler
 from licensedesk.services import outbox as ob
 from licensedesk.services import subscriptions as subs
@@ -206,6 +207,9 @@ def test_a_refusal_is_surfaced_and_retried_from_the_cli(db_url: str, sim: SimSer
     assert provisioning.provision_due(svc, _prov(sim), T0).failed == ["s1"]
     monkeypatch.setenv("LICENSEDESK_DATABASE_URL", db_url)
     monkeypatch.setenv("LICENSEDESK_UPSTREAM_URL", sim.url)
+    # the commands' clock is the test's: a purchase recorded by the wall clock between 00:00 and 09:00 JST would
+    # be compared with the simulator's T0 dates one UTC day apart (reconcile.day_shift), and fail at those hours
+    monkeypatch.setattr(cli_common, "now", lambda: T0 + timedelta(minutes=5))
     runner = CliRunner()
     shown = runner.invoke(app, ["upstream", "failed"])
     assert shown.exit_code == 0 and "s1" in shown.output and "400" in shown.output
@@ -216,7 +220,7 @@ def test_a_refusal_is_surfaced_and_retried_from_the_cli(db_url: str, sim: SimSer
     assert done.exit_code == 0 and "done 1" in done.output, done.output
     assert _job(svc)["status"] == "done" and len(sim.sim.state.orders) == 1
     clean = runner.invoke(app, ["upstream", "reconcile", "--json"])
-    assert clean.exit_code == 0 and clean.output.strip() == "[]"
+    assert clean.exit_code == 0 and clean.output.strip() == "[]", clean.output
 
 
 def test_a_lost_commit_after_checkout_never_buys_twice(svc: Services, sim: SimServer, monkeypatch: Any) -> None:
