@@ -61,16 +61,22 @@ def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_las
     # and the offer's prices joined to it, 17 before the tenant, customer, relationship and ref were one read and
     # (PostgreSQL) a seat order's subscription and its provisioning job one statement;
     # on PostgreSQL an invoice's notice and its mail are one statement
-    assert len(first) <= (13 if postgres else 17), first
-    taken = next(i for i, s in enumerate(first) if s.startswith("UPDATE number_series"))
+    assert len(first) <= (11 if postgres else 17), first
+    counter = 'WITH c AS (UPDATE "number_series"' if postgres else "UPDATE number_series"
+    taken = next(i for i, s in enumerate(first) if s.startswith(counter))
     after = [s.split(" (")[0] for s in first[taken + 1:]]
-    # under the counter's lock: the document, its lines, archive entry, notice + mail, then idempotency and audit
-    assert len(after) <= (5 if postgres else 8), after
+    # under the counter's lock: the document, its lines (PostgreSQL: with the number, D-DOC-NUMBERED-CTE), archive
+    # entry, notice + mail, then idempotency and audit
+    assert len(after) <= (3 if postgres else 8), after
     assert not any(s.startswith("SELECT") and "audit_log" not in s for s in after), after
     last = first[-1]
-    if postgres:  # the idempotency record, the chain's lock and the entry: one string, one round trip
-        lock, entry = last.rfind("; SELECT pg_advisory_xact_lock("), last.rfind("; INSERT INTO audit_log ")
-        assert last.startswith("INSERT INTO api_idempotency ") and 0 < lock < entry, last
+    if postgres:  # after the number, one string, one round trip: archive entry, notice + mail, the idempotency
+        # record, the chain's lock and the entry, COMMIT (D-WRITE-BEHIND)
+        parts = [last.find(s) for s in ("INSERT INTO archive_queue ", "; WITH n AS (INSERT INTO notices ",
+                                        "; INSERT INTO api_idempotency ", "; SELECT pg_advisory_xact_lock(",
+                                        "; INSERT INTO audit_log ")]
+        assert parts[0] == 0 and parts == sorted(parts) and last.endswith("; COMMIT"), last
+        assert len(after) == 1, after
     else:
         assert last.startswith("INSERT INTO audit_log")  # the chain's lock is taken last
     assert not any(s.startswith("SELECT") and "api_users" in s for s in statements)  # the token is remembered

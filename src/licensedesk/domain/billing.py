@@ -57,6 +57,20 @@ class DocumentDraft:
         self.total = self.subtotal + self.tax
 
 
+SERIES_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
+NUMBER_DIGITS = 6  # at least; a series past 999999 goes on with more digits
+
+
+def series_of(kind: DocumentKind, issued: date) -> str:
+    """The gapless numbering series of a document: one per kind per calendar year (``INV-2026``, ``CN-2026``)."""
+    return f"{SERIES_PREFIX[kind]}-{issued.year}"
+
+
+def document_number(series: str, n: int) -> str:
+    """The ``n``-th number of ``series``: ``INV-2026`` and 25 → ``INV-2026-000025`` (zero-padded to six digits)."""
+    return f"{series}-{n:0{NUMBER_DIGITS}d}"
+
+
 def due_date(rule: InvoiceDue, issued: date) -> date:
     """``end_of_next_month`` (issued 06-18 → 07-31) or issue date + N days."""
     if rule.end_of_next_month:

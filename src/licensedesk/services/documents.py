@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from licensedesk.domain.billing import DocumentDraft, DocumentKind, DocumentStatus, draft_document
+from licensedesk.domain.billing import (
+    DocumentDraft,
+    DocumentKind,
+    DocumentStatus,
+    document_number,
+    draft_document,
+    series_of,
+)
 from licensedesk.domain.dunning import first_dunning
 from licensedesk.domain.errors import InvalidInput
 from licensedesk.domain.policy import Policy
@@ -15,8 +22,6 @@ from licensedesk.domain.subscription import ChargeLine, Notice
 
 from . import lookups
 from .ports import UnitOfWork
-
-SERIES_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
 
 
 class Wanted(NamedTuple):
@@ -56,8 +61,12 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
             drafts.append((draft_document(w.customer, day, fresh, w.policy, w.due), w.policy))
     uow.notices.expect([draft.customer for draft, _ in drafts])  # what the notices need, before the lock
     # The counter stays locked from the numbers to commit: the documents' rows are built before they are taken.
-    numbers = uow.documents.add_all([(draft, first_dunning_on(draft, policy)) for draft, policy in drafts], now,
-                                    lambda: _numbers(uow, day, [draft for draft, _ in drafts]))
+    if len(drafts) == 1:  # an order's or a change's one document: numbered as it is written (D-DOC-NUMBERED-CTE)
+        ((draft, policy),) = drafts
+        numbers = [uow.documents.add_one(draft, first_dunning_on(draft, policy), now, series_of(draft.kind, day))]
+    else:
+        numbers = uow.documents.add_all([(draft, first_dunning_on(draft, policy)) for draft, policy in drafts], now,
+                                        lambda: _numbers(uow, day, [draft for draft, _ in drafts]))
     uow.archive.enqueue_all(numbers, now)  # 電子帳簿保存法: archived after commit by services.archive.run
     issued = []
     for (draft, _), number in zip(drafts, numbers, strict=True):
@@ -69,11 +78,11 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
 
 def _numbers(uow: UnitOfWork, day: date, drafts: Sequence[DocumentDraft]) -> list[str]:
     """Gapless numbers for ``drafts`` in order: one counter update per series, series locked in name order."""
-    series = [f"{SERIES_PREFIX[draft.kind]}-{day.year}" for draft in drafts]
+    series = [series_of(draft.kind, day) for draft in drafts]
     following = {s: uow.documents.take_numbers(s, series.count(s)) for s in sorted(set(series))}
     numbers = []
     for s in series:
-        numbers.append(f"{s}-{following[s]:06d}")
+        numbers.append(document_number(s, following[s]))
         following[s] += 1
     return numbers
 

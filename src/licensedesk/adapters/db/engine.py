@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from . import later
 from .schema import metadata
 from .schema_script import sqlite_ddl
 
@@ -38,6 +39,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     engine = sa.create_engine(url, json_deserializer=_json_from_postgres, **kwargs)
     _ping_when_in_doubt(engine)
+    later.install(engine)  # writes nobody reads back go with the next statement or COMMIT (D-WRITE-BEHIND)
     return engine
 
 

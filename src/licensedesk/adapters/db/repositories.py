@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from licensedesk.domain.billing import DocumentDraft, DocumentStatus
+from licensedesk.domain.billing import NUMBER_DIGITS, DocumentDraft, DocumentStatus, document_number
 from licensedesk.domain.calendar import Billing, Term
 from licensedesk.domain.catalog import Offer, OfferKind, PriceRow
 from licensedesk.domain.errors import NotFound
@@ -58,6 +58,11 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
                                                            zip(cols, key, strict=True))))
     ids = {tuple(r[:-1]): int(r[-1]) for r in found}
     return [ids[tuple(r[k] for k in key)] for r in rows]
+
+
+# ``document_number(series, c.n)`` written by PostgreSQL (D-DOC-NUMBERED-CTE): zero-padded to NUMBER_DIGITS, longer as is
+_NUMBER_SQL = (f"%(series)s || '-' || CASE WHEN c.n < 1{'0' * NUMBER_DIGITS} "
+               f"THEN lpad(c.n::text, {NUMBER_DIGITS}, '0') ELSE c.n::text END")
 
 
 @cache
@@ -482,13 +487,10 @@ class DocumentRepository:
             after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar_one()
         return int(after) - count
 
-    def add_all(self, issued: Sequence[tuple[DocumentDraft, date | None]], at: datetime,
-                numbers: Callable[[], Sequence[str]]) -> list[str]:
-        """Documents (with their lines and first dunning date), numbered by ``numbers``; the numbers, in order.
-
-        Every row is built before ``numbers`` is called: it takes them from the gapless counter, which then stays
-        locked until commit, so the lock is held for the writes alone (on PostgreSQL every array of the two
-        INSERTs is built by then, but for the numbers and the lines' document ids)."""
+    @staticmethod
+    def _rows(issued: Sequence[tuple[DocumentDraft, date | None]], at: datetime
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+        """The documents' rows (but their numbers), their lines' rows (but their document ids), each line's document."""
         issued_status = DocumentStatus.ISSUED.value
         documents = [{"kind": str(draft.kind), "customer_ref": draft.customer, "issue_date": draft.issue_date,
                       "due_date": draft.due_date, "status": issued_status, "subtotal": draft.subtotal,
@@ -501,6 +503,16 @@ class DocumentRepository:
                   "charge_key": line.key, "explanation": line.why.as_dict()}
                  for draft, _ in issued for i, line in enumerate(draft.lines)]
         of_document = [n for n, (draft, _) in enumerate(issued) for _ in draft.lines]  # each line's document
+        return documents, lines, of_document
+
+    def add_all(self, issued: Sequence[tuple[DocumentDraft, date | None]], at: datetime,
+                numbers: Callable[[], Sequence[str]]) -> list[str]:
+        """Documents (with their lines and first dunning date), numbered by ``numbers``; the numbers, in order.
+
+        Every row is built before ``numbers`` is called: it takes them from the gapless counter, which then stays
+        locked until commit, so the lock is held for the writes alone (on PostgreSQL every array of the two
+        INSERTs is built by then, but for the numbers and the lines' document ids)."""
+        documents, lines, of_document = self._rows(issued, at)
         with _conflicts():
             if bulk.is_postgres(self.conn) and len(documents) > 1:
                 add_documents = bulk.insert_later(self.conn, t.documents, documents, ("number",), ("number", "id"))
@@ -516,6 +528,38 @@ class DocumentRepository:
             bulk.insert_rows(self.conn, t.document_lines, [{"document_id": ids[n], **row} for n, row
                                                            in zip(of_document, lines, strict=True)])
         return taken
+
+    def add_one(self, draft: DocumentDraft, dunning_on: date | None, at: datetime, series: str) -> str:
+        """One document with its lines, numbered with the next number of ``series`` (``document_number``); its number.
+
+        On PostgreSQL the counter's update, the document and its lines are one statement (D-DOC-NUMBERED-CTE): the
+        number is made by the server (``_NUMBER_SQL``, the same text as ``document_number``), so the counter is locked
+        for one round trip, not three, before the rest of the transaction. A series' first number inserts its row
+        first, as ``take_numbers`` does. Elsewhere, ``add_all`` with ``take_numbers``."""
+        if not bulk.is_postgres(self.conn):
+            return self.add_all([(draft, dunning_on)], at,
+                                lambda: [document_number(series, self.take_numbers(series, 1))])[0]
+        (document,), lines, _ = self._rows([(draft, dunning_on)], at)
+        doc_of, params = bulk.unnest_of(self.conn, t.documents, [document], first=0)
+        lines_of, line_params = bulk.unnest_of(self.conn, t.document_lines, lines, first=len(params))
+        doc_keys, line_keys = ", ".join(f'"{k}"' for k in document), ", ".join(f'"{k}"' for k in lines[0])
+        sql = (f"WITH c AS ({self._TAKE_ONE_SQL}), "
+               f'd AS (INSERT INTO "{t.documents.name}" ("number", {doc_keys}) '
+               f"SELECT {_NUMBER_SQL}, v.* FROM c, {doc_of} AS v({doc_keys}) RETURNING id, number), "
+               f'l AS (INSERT INTO "{t.document_lines.name}" ("document_id", {line_keys}) '
+               f"SELECT d.id, v.* FROM d, {lines_of} AS v({line_keys})) "
+               "SELECT number FROM d")
+        values = {**params, **line_params, "series": series}
+        with _conflicts():
+            number = self.conn.exec_driver_sql(sql, values).scalar()
+            if number is None:  # the series' first number
+                self.conn.execute(bulk.insert_ignoring(t.number_series, "series", self.conn.dialect.name),
+                                  {"series": series, "next_value": 1})
+                number = self.conn.exec_driver_sql(sql, values).scalar_one()
+        return str(number)
+
+    _TAKE_ONE_SQL = ('UPDATE "number_series" SET "next_value" = "next_value" + 1 WHERE "series" = %(series)s '
+                     'RETURNING "next_value" - 1 AS n')
 
     def charged(self, subscription: str, key: str) -> bool:
         return (subscription, key) in self.charged_among([(subscription, key)])
@@ -609,10 +653,13 @@ class NoticeRepository:
             return self._add_all_skipping(notices, at)
         return self._insert(self._unseen(notices, self._recorded([notice for notice, _ in notices])), at)
 
-    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> None:
         """``add_all`` for the notices of documents numbered in this transaction, without the look-up: their
         subject is a number just taken from the gapless counter, so none can be recorded yet (the unique
         key on (kind, subject, date) still stands behind this)."""
+        self._recorded_issued(notices, at)
+
+    def _recorded_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         return self._insert(self._unseen(notices, set()), at)
 
     def expect(self, customers: Sequence[str]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from licensedesk.services.ports import KeyInUse
 from licensedesk.services.ports_api import Remembered
 
+from . import later
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
 
 AUDIT_LOCK = 740_007  # PostgreSQL advisory lock: one audit append at a time keeps the chain linear
@@ -88,7 +90,6 @@ class ApiRepository:
                   "last.hash, encode(sha256(convert_to(last.hash || %(a_canonical)s, 'UTF8')), 'hex') "
                   "FROM (SELECT coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), %(a_genesis)s)"
                   " AS hash) AS last")
-    _SQL_OPTIONS: ClassVar[dict[str, Any]] = {"no_parameters": True}  # the values are bound in the text (psycopg's mogrify)
 
     def _append_in_one_round_trip(self, entry: dict[str, Any], canonical: str, genesis: str,
                                   remember: Remembered | None) -> None:
@@ -99,20 +100,18 @@ class ApiRepository:
         if remember is not None:
             sql = self._REMEMBER_PG + sql
             values.update(remember._asdict(), response=json.dumps(remember.response), at=remember.at.astimezone(UTC))
-        from psycopg import ClientCursor  # PostgreSQL only: simulate and SQLite never import psycopg
-
-        driver = self.conn.connection.driver_connection  # the unit of work's psycopg connection
-        assert driver is not None
-        with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
-            statement = cursor.mogrify(sql, values)
-        try:
-            self.conn.exec_driver_sql(statement, execution_options=self._SQL_OPTIONS)
-        except IntegrityError as e:
-            if remember is not None and getattr(getattr(e.orig, "diag", None), "constraint_name", None) == \
-                    "uq_api_idempotency_actor_key":
-                raise KeyInUse(f"Idempotency-Key {remember.key!r} of {remember.actor} was recorded by another "
-                               "request") from e
-            raise
+        # last before the commit (``mutate``): sent with COMMIT, one round trip for both (D-WRITE-BEHIND)
+        later.defer(self.conn, later.bind(self.conn, sql, values), partial(_key_in_use, remember))
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]
+
+
+def _key_in_use(remember: Remembered | None, e: Exception) -> KeyInUse | None:
+    """The idempotency record's unique key met: a request racing with the same key recorded it first."""
+    if remember is not None and isinstance(e, IntegrityError) and later.constraint_of(e) == _KEY_CONSTRAINT:
+        return KeyInUse(f"Idempotency-Key {remember.key!r} of {remember.actor} was recorded by another request")
+    return None
+
+
+_KEY_CONSTRAINT = "uq_api_idempotency_actor_key"

@@ -10,12 +10,14 @@ from sqlalchemy import Connection, delete, insert, literal, or_, select, text, u
 
 from licensedesk.services.ports_archive import ArchiveQuery
 
-from . import bulk
+from . import bulk, later
 from . import tables as t
 from .tables_archive import archive_queue as aq
 from .tables_archive import archived_documents as ad
 
 CHAIN_LOCK = 0x4C44_4152  # "LDAR": serialises appends to the hash chain on PostgreSQL
+_QUEUE_ONE = ("INSERT INTO archive_queue (document_number, queued_at, attempts) "
+              "VALUES (%(number)s, %(at)s, 0)")  # PostgreSQL, bound in the text (``later.bind``)
 
 
 class ArchiveRepository:
@@ -27,8 +29,12 @@ class ArchiveRepository:
         self.enqueue_all([number], at)
 
     def enqueue_all(self, numbers: Sequence[str], at: datetime) -> None:
-        if self.enabled and numbers:
-            bulk.insert_rows(self.conn, aq, [{"document_number": n, "queued_at": at, "attempts": 0} for n in numbers])
+        if not (self.enabled and numbers):
+            return
+        if len(numbers) == 1 and bulk.is_postgres(self.conn):  # an order's invoice: sent with COMMIT (D-WRITE-BEHIND)
+            later.defer(self.conn, later.bind(self.conn, _QUEUE_ONE, {"number": numbers[0], "at": at}))
+            return
+        bulk.insert_rows(self.conn, aq, [{"document_number": n, "queued_at": at, "attempts": 0} for n in numbers])
 
     def enqueue_missing(self, at: datetime) -> int:
         """Queue every document that is neither archived nor queued (e.g. issued before the archive existed)."""

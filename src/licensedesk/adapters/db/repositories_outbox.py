@@ -7,17 +7,20 @@ committed one is delivered exactly once by the worker (``services/outbox.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.subscription import Notice
+from licensedesk.services.ports import Conflict
 from licensedesk.services.ports_outbox import OutboxStatus
 
-from . import bulk
+from . import bulk, later
 from . import tables as t
 from . import tables_parties as tp
 from .repositories import NoticeRepository, _conflicts
@@ -192,23 +195,31 @@ class OutboxNoticeRepository(NoticeRepository):
         ids = {(kind, subject, on): int(i) for kind, subject, on, i in rows}
         return [(ids[key], n, customer) for n, customer in new if (key := (n.kind, n.subject, n.on)) in ids]
 
-    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
+    def add_issued(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> None:
         if len(notices) == 1 and bulk.is_postgres(self.conn):  # an order's invoice: under the counter's lock
-            return [self._add_with_message(*notices[0], at)]
-        recorded = super().add_issued(notices, at)
-        self.outbox.enqueue_all(recorded, at)
-        return recorded
+            self._add_with_message(*notices[0], at)
+            return
+        self.outbox.enqueue_all(self._recorded_issued(notices, at), at)
 
-    def _add_with_message(self, notice: Notice, customer: str, at: datetime) -> tuple[int, Notice, str]:
-        """PostgreSQL, one new notice: the notice and its message in one statement (a data-modifying CTE) where
-        they were two round trips, the message's ``notice_id`` taken from the notice's INSERT."""
+    def _add_with_message(self, notice: Notice, customer: str, at: datetime) -> None:
+        """PostgreSQL, one new notice: the notice and its message in one statement (a data-modifying CTE), the
+        message's ``notice_id`` taken from the notice's INSERT; sent with the next statement or COMMIT
+        (D-WRITE-BEHIND: nobody reads it back in the transaction that issued its document)."""
         (row,) = self._rows([(notice, customer)], at)
         message = _message(notice, customer, at, None, self.outbox.recipients([customer]).get(customer))
         values = {**{f"n_{k}": v for k, v in row.items()},
                   **{f"m_{k}": v for k, v in message.items() if k != "notice_id"}}
-        with _conflicts():
-            notice_id = self.conn.execute(_NOTICE_WITH_MESSAGE, values).scalar_one()
-        return int(notice_id), notice, customer
+        for name in _JSON_BINDS:
+            values[name] = json.dumps(values[name])  # as SQLAlchemy's JSON type binds it
+        later.defer(self.conn, later.bind(self.conn, _notice_with_message_sql(self.conn.dialect), values),
+                    _lost_race)
+
+
+def _lost_race(e: Exception) -> Conflict | None:
+    """A write of the notice or its message hit a unique key: another transaction recorded it first."""
+    if isinstance(e, IntegrityError) and later.table_of(e) in (t.notices.name, om.name):
+        return Conflict(str(e.orig))
+    return None
 
 
 def _notice_with_message() -> Any:
@@ -224,3 +235,9 @@ def _notice_with_message() -> Any:
 
 
 _NOTICE_WITH_MESSAGE = _notice_with_message()  # built once
+_JSON_BINDS = ("n_details", "m_payload")
+
+
+@cache
+def _notice_with_message_sql(dialect: Any) -> str:
+    return str(_NOTICE_WITH_MESSAGE.compile(dialect=dialect))

@@ -1,0 +1,92 @@
+"""D-WRITE-BEHIND (adapters/db/later.py): a queued write goes with the next statement or with COMMIT, in order,
+never after a rollback or into another transaction, and its error surfaces translated, leaving the pool clean."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from licensedesk.adapters.db import later
+from licensedesk.adapters.db.engine import create_engine, upgrade
+
+INSERT = "INSERT INTO number_series (series, next_value) VALUES (%(s)s, %(n)s)"
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.fixture
+def engine(make_postgres_database: Any) -> Iterator[Engine]:
+    engine = create_engine(make_postgres_database(), pool_size=1, max_overflow=0)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _sent(engine: Engine) -> list[str]:
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    return sent
+
+
+def _series(engine: Engine) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT series, next_value FROM number_series ORDER BY series"))]
+
+
+@pytest.mark.postgres
+def test_queued_writes_go_in_order_before_the_next_statement_and_with_commit(engine: Engine) -> None:
+    sent = _sent(engine)
+    with engine.begin() as conn:
+        later.defer(conn, later.bind(conn, INSERT, {"s": "A", "n": 1}))
+        later.defer(conn, later.bind(conn, INSERT, {"s": "B", "n": 2}))
+        assert sent == []  # nothing sent yet
+        seen = conn.execute(text("SELECT count(*) FROM number_series")).scalar()  # the queue goes first
+        assert seen == 2 and sent[0].startswith("INSERT") and "'A'" in sent[0] and "'B'" in sent[0]
+        later.defer(conn, later.bind(conn, INSERT, {"s": "C'%s", "n": 3}))
+    assert " ".join(sent[-1].split()).endswith("; COMMIT") and "'C''%s'" in sent[-1]  # one round trip with the COMMIT
+    assert _series(engine) == [("A", 1), ("B", 2), ("C'%s", 3)]
+
+
+@pytest.mark.postgres
+def test_a_rollback_or_a_close_without_commit_sends_nothing_later(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        later.defer(conn, later.bind(conn, INSERT, {"s": "rolled-back", "n": 1}))
+        conn.rollback()
+        conn.begin()
+        later.defer(conn, later.bind(conn, INSERT, {"s": "abandoned", "n": 1}))
+        # closed here without commit or rollback
+    with engine.begin() as conn:  # the pool's one connection again
+        conn.execute(text("INSERT INTO number_series (series, next_value) VALUES ('kept', 1)"))
+    assert _series(engine) == [("kept", 1)]
+
+
+@pytest.mark.postgres
+def test_an_error_at_commit_is_translated_and_leaves_the_connection_clean(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO number_series (series, next_value) VALUES ('taken', 1)"))
+
+    def refuse(e: Exception) -> Exception | None:
+        return Refused(later.constraint_of(e)) if later.table_of(e) == "number_series" else None
+
+    with pytest.raises(Refused, match="pk_number_series"), engine.begin() as conn:
+        conn.execute(text("INSERT INTO number_series (series, next_value) VALUES ('lost', 1)"))
+        later.defer(conn, later.bind(conn, INSERT, {"s": "taken", "n": 2}), refuse)
+    with engine.connect() as conn:  # the same pooled connection: no aborted transaction left on it
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert _series(engine) == [("taken", 1)]  # nothing of the failed transaction
+
+
+def test_without_the_listeners_a_write_runs_at_once(tmp_path: Any) -> None:
+    engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'x.sqlite3'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.begin()
+        later.defer(conn, "INSERT INTO number_series (series, next_value) VALUES ('now', 1)")
+        assert conn.execute(text("SELECT count(*) FROM number_series")).scalar() == 1
+    engine.dispose()
