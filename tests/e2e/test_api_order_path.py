@@ -23,6 +23,7 @@ from sqlalchemy import event, text
 from test_api import T0, Env, make_env, order
 
 from licensedesk.adapters.db.repositories_api import ApiRepository
+from licensedesk.adapters.db.repositories_outbox import OutboxNoticeRepository, OutboxRepository
 from licensedesk.entrypoints.api import audit, views
 from licensedesk.entrypoints.api.encode import plain_json
 from licensedesk.entrypoints.api.security import Actor, Role, TokenCache
@@ -65,8 +66,8 @@ def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_las
     # and the offer's prices joined to it, 17 before the tenant, customer, relationship and ref were one read and
     # (PostgreSQL) a seat order's subscription and its provisioning job one statement;
     # on PostgreSQL an invoice's notice and its mail are one statement; 13 (SQLite 17) before session 7 left out the
-    # billed-lines read of a new subscription
-    assert len(first) <= (12 if postgres else 16), first
+    # billed-lines read of a new subscription and the second contacts read
+    assert len(first) <= (11 if postgres else 15), first
     taken = next(i for i, s in enumerate(first) if s.startswith("UPDATE number_series"))
     after = [s.split(" (")[0] for s in first[taken + 1:]]
     # under the counter's lock: the document, its lines, archive entry, notice + mail, then idempotency and audit
@@ -199,10 +200,12 @@ def _another_database(db_url: str, request: pytest.FixtureRequest, tmp_path: Pat
 
 
 def _as_before_session_7(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The order path as it was: a new subscription's lines looked up as billed."""
+    """The order path as it was: a new subscription's lines looked up as billed, its customer's recipient read
+    again for the invoice's mail."""
     issue_all = documents.issue_all
     monkeypatch.setattr(documents, "issue_all",
                         lambda uow, day, now, wanted, new_subscriptions=(): issue_all(uow, day, now, wanted))
+    monkeypatch.setattr(OutboxNoticeRepository, "know_recipients", lambda self, customers: None)
 
 
 
@@ -268,3 +271,27 @@ def test_an_existing_subscriptions_lines_are_still_looked_up_and_a_billed_one_is
     with svc.uow() as uow, pytest.raises(Conflict):  # told it is new, the unique key still refuses the line
         subscription_service.issue_lines(uow, "acme", billed, svc, T0, sub, new_subscriptions=("s1",))
     assert env.get("/documents").json()["total"] == 1
+
+
+def test_the_orders_customer_is_not_read_again_for_its_invoices_mail(db_url: str) -> None:
+    env = make_env(db_url)
+    _kaede(env)
+    statements, _ = _recorded(env)
+    assert order(env, "s1", tenant="kaede-t", key="k-1", role="sales").status_code == 201
+    assert sum("customer_contacts" in s for s in statements) == 1, statements  # the order's one read of its parties
+    assert not any(s.startswith("SELECT customer_contacts.") for s in statements), statements
+
+
+def test_known_recipients_are_ranked_as_the_stored_contacts_are(db_url: str) -> None:
+    env = make_env(db_url)
+    _kaede(env)
+    with env.svc.uow() as uow:
+        customers = [uow.parties.details.customer(ref) for ref in ("kaede", "acme")]
+        conn = uow.subscriptions.conn  # type: ignore[attr-defined]
+        read, known = OutboxRepository(conn), OutboxRepository(conn)
+        known.know([c for c in customers if c is not None])
+        statements: list[str] = []
+        event.listen(conn, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
+        assert known.recipients(["kaede", "acme"]) == {"kaede": "bill@kaede.example"}
+        assert statements == []
+        assert read.recipients(["kaede", "acme"]) == {"kaede": "bill@kaede.example"}

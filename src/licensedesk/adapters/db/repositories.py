@@ -618,6 +618,9 @@ class NoticeRepository:
     def expect(self, customers: Sequence[str]) -> None:
         """Notices for these customers follow in this transaction: nothing to prepare here."""
 
+    def know_recipients(self, customers: Sequence[Customer]) -> None:
+        """These customers were read with their contacts: nothing to remember here (no messages are queued)."""
+
     @staticmethod
     def _unseen(notices: Sequence[tuple[Notice, str]], seen: set[tuple[str, str, date]]) -> list[tuple[Notice, str]]:
         new = []
