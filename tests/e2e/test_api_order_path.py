@@ -22,8 +22,10 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import event, text
 from test_api import T0, Env, make_env, order
 
+from licensedesk.adapters.db.repositories import SubscriptionRepository
 from licensedesk.adapters.db.repositories_api import ApiRepository
 from licensedesk.adapters.db.repositories_outbox import OutboxNoticeRepository, OutboxRepository
+from licensedesk.adapters.db.repositories_upstream import ProvisioningSubscriptionRepository
 from licensedesk.entrypoints.api import audit, views
 from licensedesk.entrypoints.api.encode import plain_json
 from licensedesk.entrypoints.api.security import Actor, Role, TokenCache
@@ -66,8 +68,8 @@ def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_las
     # and the offer's prices joined to it, 17 before the tenant, customer, relationship and ref were one read and
     # (PostgreSQL) a seat order's subscription and its provisioning job one statement;
     # on PostgreSQL an invoice's notice and its mail are one statement; 13 (SQLite 17) before session 7 left out the
-    # billed-lines read of a new subscription and the second contacts read
-    assert len(first) <= (11 if postgres else 15), first
+    # billed-lines read of a new subscription and the second contacts read, and (PostgreSQL) sent the events with it
+    assert len(first) <= (10 if postgres else 15), first
     taken = next(i for i, s in enumerate(first) if s.startswith("UPDATE number_series"))
     after = [s.split(" (")[0] for s in first[taken + 1:]]
     # under the counter's lock: the document, its lines, archive entry, notice + mail, then idempotency and audit
@@ -185,11 +187,18 @@ _STORED = ("subscriptions", "subscription_events", "upstream_jobs", "documents",
            "notices", "outbox_messages")
 
 
-def _stored(env: Env) -> dict[str, list[dict[str, Any]]]:
-    """What orders store, table by table, in id order."""
+def _stored(env: Env) -> dict[str, list[Any]]:
+    """What orders store, table by table, in id order, as the database holds it: each row as PostgreSQL writes it
+    as text (a JSON column's text as sent), SQLite's values unconverted."""
+    row = "x::text" if env.url.startswith("postgresql") else "x.*"
     with env.engine.connect() as conn:
-        return {table: [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+        return {table: [tuple(r) for r in conn.exec_driver_sql(f"SELECT {row} FROM {table} x ORDER BY id")]
                 for table in _STORED}
+
+
+def _rows(env: Env, table: str) -> list[dict[str, Any]]:
+    with env.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
 
 
 def _another_database(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -201,12 +210,16 @@ def _another_database(db_url: str, request: pytest.FixtureRequest, tmp_path: Pat
 
 def _as_before_session_7(monkeypatch: pytest.MonkeyPatch) -> None:
     """The order path as it was: a new subscription's lines looked up as billed, its customer's recipient read
-    again for the invoice's mail."""
+    again for the invoice's mail, its events inserted in a statement of their own."""
     issue_all = documents.issue_all
     monkeypatch.setattr(documents, "issue_all",
                         lambda uow, day, now, wanted, new_subscriptions=(): issue_all(uow, day, now, wanted))
     monkeypatch.setattr(OutboxNoticeRepository, "know_recipients", lambda self, customers: None)
-
+    for repository in (SubscriptionRepository, ProvisioningSubscriptionRepository):
+        def add_then_events(self: Any, sub: Any, events: Any = (), add: Any = repository.add) -> None:
+            add(self, sub)
+            self.add_events(sub.ref, events)
+        monkeypatch.setattr(repository, "add", add_then_events)
 
 
 def _kaede(env: Env) -> None:
@@ -240,13 +253,13 @@ def test_orders_store_the_rows_they_stored_before_session_7(db_url: str, request
     _as_before_session_7(monkeypatch)
     before = make_env(_another_database(db_url, request, tmp_path))
     _orders(before)
-    stored = _stored(now)
-    assert stored == _stored(before)
-    assert [(r["customer_ref"], r["recipient"]) for r in stored["outbox_messages"]] == [
+    assert _stored(now) == _stored(before)
+    invoices = _rows(now, "documents")
+    assert [(r["customer_ref"], r["recipient"]) for r in _rows(now, "outbox_messages")] == [
         (d["customer_ref"], "bill@kaede.example" if d["customer_ref"] == "kaede" else None)
-        for d in stored["documents"]]  # one mail per invoice, to the first billing contact
-    assert [d["customer_ref"] for d in stored["documents"]][:2] == ["acme", "kaede"]
-    assert [(r["subscription_ref"], r["kind"]) for r in stored["subscription_events"]] == [
+        for d in invoices]  # one mail per invoice, to the first billing contact
+    assert [d["customer_ref"] for d in invoices][:2] == ["acme", "kaede"]
+    assert [(r["subscription_ref"], r["kind"]) for r in _rows(now, "subscription_events")] == [
         (ref, kind) for ref in ("s1", "s2", "t1", "a1") for kind in ("ordered", "status_changed")]
 
 
@@ -295,3 +308,19 @@ def test_known_recipients_are_ranked_as_the_stored_contacts_are(db_url: str) -> 
         assert known.recipients(["kaede", "acme"]) == {"kaede": "bill@kaede.example"}
         assert statements == []
         assert read.recipients(["kaede", "acme"]) == {"kaede": "bill@kaede.example"}
+
+
+def test_a_new_subscriptions_events_go_with_it_on_postgresql(db_url: str) -> None:
+    env = make_env(db_url)
+    statements, _ = _recorded(env)
+    _orders(env)
+    events = [s for s in statements if "subscription_events" in s]
+    if db_url.startswith("postgresql"):  # one statement per order, seat order (with its job) or not
+        assert len(events) == 4 and all(s.startswith("WITH e AS (INSERT INTO subscription_events") for s in events)
+        assert sum("INSERT INTO upstream_jobs" in s for s in events) == 2
+    else:
+        assert len(events) == 4 and all(s.startswith("INSERT INTO subscription_events") for s in events)
+    with env.engine.connect() as conn:  # ids ascend in each subscription's event order
+        rows = conn.execute(text("SELECT subscription_ref, kind FROM subscription_events ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(ref, kind) for ref in ("s1", "s2", "t1", "a1")
+                                        for kind in ("ordered", "status_changed")]

@@ -29,10 +29,10 @@ def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *,
     events, charges, notices, voids = sub.drain()
     subs.refresh_next_due(sub)
     if new:
-        uow.subscriptions.add(sub)
+        uow.subscriptions.add(sub, events)  # on PostgreSQL with its events in one statement
     else:
         uow.subscriptions.save(sub)
-    uow.subscriptions.add_events(sub.ref, events)
+        uow.subscriptions.add_events(sub.ref, events)
     for notice in notices:
         uow.notices.add(notice, sub.customer, now)
     for key in voids:
