@@ -1,5 +1,5 @@
-"""A seat order's subscription and provisioning job go to PostgreSQL as one statement (D-API-ORDER-JOB) and are
-stored as the two INSERTs stored them."""
+"""A seat order's subscription and provisioning job (and its events, D-ORDER-EVENTS-WITH-SUB) go to PostgreSQL as one
+statement (D-API-ORDER-JOB) and are stored as the separate INSERTs stored them."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def test_a_seat_orders_subscription_and_job_are_one_statement_and_the_same_rows(
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
     subs.order(svc, AT, ref="s1", tenant="t1", offer="M365-E3", term="P1Y", billing="monthly", quantity=3)
     [both] = [" ".join(s.split()) for s in sent if "upstream_jobs" in s]
-    assert both.startswith("WITH j AS (INSERT INTO upstream_jobs") and "INSERT INTO subscriptions" in both
+    # with its events too (D-ORDER-EVENTS-WITH-SUB)
+    assert both.startswith("WITH e AS (INSERT INTO subscription_events") and "INSERT INTO subscriptions" in both
+    assert ", j AS (INSERT INTO upstream_jobs" in both
     with svc.uow() as uow:  # the same subscription, as the two INSERTs write it, under another ref
         sub = uow.subscriptions.get("s1")
         assert sub is not None

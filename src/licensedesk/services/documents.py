@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -46,14 +46,18 @@ class Issued(NamedTuple):
     notice: Notice  # invoice_issued / credit_note_issued, for the caller to record
 
 
-def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted]) -> list[Issued]:
+def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted],
+              new_subscriptions: Collection[str] = ()) -> list[Issued]:
     """Issue the documents ``wanted`` on ``day``, numbered in that order; the ones issued.
 
     A line whose (subscription, key) was already billed is dropped (one query for all): re-runs and
     retries never bill twice, and the database's unique constraint backs this up under concurrency.
+    The lines of ``new_subscriptions`` (created in this transaction, their refs found free: DUPLICATE-REF)
+    are not looked up, as no document can bill them yet (D-ORDER-NEW-UNBILLED).
     A document left without lines is not issued and takes no number. The caller records the notices.
     """
-    billed = uow.documents.charged_among([(line.subscription, line.key) for w in wanted for line in w.lines])
+    billed = uow.documents.charged_among([(line.subscription, line.key) for w in wanted for line in w.lines
+                                          if line.subscription not in new_subscriptions])
     drafts = []
     for w in wanted:
         fresh = [line for line in w.lines if (line.subscription, line.key) not in billed]

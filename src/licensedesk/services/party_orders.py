@@ -26,6 +26,7 @@ def order(svc: Services, now: datetime, *, ref: str, tenant: str, offer: str, po
         read = tenant_for_order(uow, tenant, ref)  # tenant, customer, relationship, ref: one round trip
         ten, end_user = read.tenant, read.customer
         assert end_user is not None
+        uow.notices.know_recipients([end_user])  # read with its contacts: its invoice's mail reads them no more
         found = lookups.offer(uow, offer)
         chosen = svc.policy(policy)
         parties = OrderParties(end_user, ten, found.kind,

@@ -6,7 +6,7 @@ Each handler: load → call the domain → persist what the domain recorded → 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -29,21 +29,23 @@ def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *,
     events, charges, notices, voids = sub.drain()
     subs.refresh_next_due(sub)
     if new:
-        uow.subscriptions.add(sub)
+        uow.subscriptions.add(sub, events)  # on PostgreSQL with its events in one statement
     else:
         uow.subscriptions.save(sub)
-    uow.subscriptions.add_events(sub.ref, events)
+        uow.subscriptions.add_events(sub.ref, events)
     for notice in notices:
         uow.notices.add(notice, sub.customer, now)
     for key in voids:
         uow.documents.void_charge(sub.ref, key, now, "BILL-NONPAY-STOP")
-    return issue_lines(uow, sub.customer, charges, svc, now, sub)
+    return issue_lines(uow, sub.customer, charges, svc, now, sub, new_subscriptions=(sub.ref,) if new else ())
 
 
 def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: Services, now: datetime,
-                sub: Subscription) -> list[str]:
-    """One document per (customer, due rule) over the lines; due dates come from the policy."""
-    issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy))
+                sub: Subscription, new_subscriptions: Collection[str] = ()) -> list[str]:
+    """One document per (customer, due rule) over the lines; due dates come from the policy. The lines of
+    ``new_subscriptions`` (created in this transaction) are not looked up as billed before (``issue_all``)."""
+    issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy),
+                                 new_subscriptions)
     uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
     return [number for _, number, _ in issued]
 

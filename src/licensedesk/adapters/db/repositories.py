@@ -82,6 +82,32 @@ def _charged_query(dialect_name: str) -> Any:
                                                           bulk.among_param(c.charge_key, "keys", dialect_name))
 
 
+_EVENT_COLUMNS = ("subscription_ref", "kind", "at", "rule", "details")
+
+
+def _event_row(ref: str, e: Event) -> dict[str, Any]:
+    """The ``subscription_events`` row of ``ref``'s event ``e`` (keys ``_EVENT_COLUMNS``)."""
+    return {"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
+            "details": {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in e.details.items()}}
+
+
+@cache
+def new_subscription_insert(events: int) -> Any:
+    """PostgreSQL: ``[WITH e AS (INSERT INTO subscription_events … VALUES …)] INSERT INTO subscriptions … RETURNING
+    id``, built once per number of events, with typed parameters: ``s_<column>`` for ``_new_row``'s values and
+    ``e<i>_<column>`` for the i-th event's ``_event_row``. The events are one VALUES row each, in the order given,
+    so their ids ascend in that order as the separate INSERT gave them (D-ORDER-EVENTS-WITH-SUB)."""
+    columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
+    statement = (insert(t.subscriptions).values({c: bindparam(f"s_{c}", type_=t.subscriptions.c[c].type)
+                                                 for c in columns})
+                 .returning(t.subscriptions.c.id))
+    if not events:
+        return statement
+    ev = t.subscription_events.c
+    rows = [{c: bindparam(f"e{i}_{c}", type_=ev[c].type) for c in _EVENT_COLUMNS} for i in range(events)]
+    return statement.add_cte(insert(t.subscription_events).values(rows).cte("e"))
+
+
 class CustomerRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -298,11 +324,24 @@ class SubscriptionRepository:
                 str(sub.pending_billing) if sub.pending_billing else None, self.policies.ensure(sub.policy),
                 _state(sub))
 
-    def add(self, sub: Subscription) -> None:
+    def add(self, sub: Subscription, events: Sequence[Event] = ()) -> None:
+        """A new subscription (version 1) and the events it recorded, in order: on PostgreSQL one statement."""
+        if events and bulk.is_postgres(self.conn):
+            self._insert_new(sub, events, new_subscription_insert(len(events)))
+            return
         # the values as parameters of a statement built once: ``insert(...).values(**row)`` would build a bind
         # parameter per column and the statement's cache key on every order
         result = self.conn.execute(bulk.insert_into(t.subscriptions), self._new_row(sub))
         sub.id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        sub.version = 1
+        self.add_events(sub.ref, events)
+
+    def _insert_new(self, sub: Subscription, events: Sequence[Event], statement: Any, **params: Any) -> None:
+        """PostgreSQL: run ``statement`` (a ``new_subscription_insert``, maybe with more WITH queries needing
+        ``params``) on ``sub``'s row and its ``events``' rows."""
+        values = {**{f"s_{k}": v for k, v in self._new_row(sub).items()},
+                  **{f"e{i}_{k}": v for i, e in enumerate(events) for k, v in _event_row(sub.ref, e).items()}}
+        sub.id = self.conn.execute(statement, {**values, **params}).scalar_one()
         sub.version = 1
 
     NEW_ROW_KEYS = ("ref", "customer_ref", "tenant_ref", "ordered_at", "version", *_VALUE_KEYS)
@@ -455,9 +494,7 @@ class SubscriptionRepository:
 
     def add_events_all(self, recorded: Sequence[tuple[str, Sequence[Event]]]) -> None:
         """The events of many subscriptions, in the given order, with one executemany."""
-        rows = [{"subscription_ref": ref, "kind": e.kind, "at": e.at, "rule": e.rule,
-                 "details": {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in e.details.items()}}
-                for ref, events in recorded for e in events]
+        rows = [_event_row(ref, e) for ref, events in recorded for e in events]
         bulk.insert_rows(self.conn, t.subscription_events, rows)
 
     def events(self, ref: str) -> list[dict[str, Any]]:
@@ -664,6 +701,9 @@ class NoticeRepository:
 
     def expect(self, customers: Sequence[str]) -> None:
         """Notices for these customers follow in this transaction: nothing to prepare here."""
+
+    def know_recipients(self, customers: Sequence[Customer]) -> None:
+        """These customers were read with their contacts: nothing to remember here (no messages are queued)."""
 
     @staticmethod
     def _unseen(notices: Sequence[tuple[Notice, str]], seen: set[tuple[str, str, date]]) -> list[tuple[Notice, str]]:

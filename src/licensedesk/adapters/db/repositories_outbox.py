@@ -8,7 +8,7 @@ committed one is delivered exactly once by the worker (``services/outbox.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from licensedesk.domain.parties import Customer
 from licensedesk.domain.subscription import Notice
 from licensedesk.services.ports import Conflict
 from licensedesk.services.ports_outbox import OutboxStatus
@@ -65,6 +66,19 @@ def _recipients_query(dialect_name: str) -> Any:
             .order_by(c.position))
 
 
+def _best(contacts: Iterable[tuple[str, str, str]], customers: Sequence[str]) -> dict[str, str | None]:
+    """Each customer's recipient among its (customer, role, e-mail) contacts, given in position order: the first
+    of the most preferred of ``RECIPIENT_ROLES``; None for a customer without one."""
+    best: dict[str, tuple[int, str]] = {}
+    for customer, role, email in contacts:
+        if role not in RECIPIENT_ROLES:
+            continue
+        rank = RECIPIENT_ROLES.index(role)
+        if customer not in best or rank < best[customer][0]:
+            best[customer] = (rank, email)
+    return {customer: best[customer][1] if customer in best else None for customer in customers}
+
+
 class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -84,19 +98,24 @@ class OutboxRepository:
         return {customer: email for customer, email in known.items() if email is not None}
 
     def expect(self, customers: Sequence[str]) -> None:
-        """Look these customers' recipients up now, for messages queued later in this transaction."""
-        self._expected.update(self._look_up(sorted(set(customers))))
+        """Look these customers' recipients up now, for messages queued later in this transaction (but for those
+        ``expect``-ed or ``know``-n already)."""
+        missing = sorted(set(customers) - self._expected.keys())
+        if missing:
+            self._expected.update(self._look_up(missing))
+
+    def know(self, customers: Sequence[Customer]) -> None:
+        """The recipients of customers this transaction has read with their contacts (an order's customer), taken
+        from those contacts as ``_look_up`` ranks the stored ones: ``expect`` and ``recipients`` then read nothing
+        for them (D-ORDER-KNOWN-RECIPIENT)."""
+        contacts = [(c.ref, contact.role.value, contact.email) for c in customers for contact in c.contacts]
+        self._expected.update(_best(contacts, [c.ref for c in customers]))
 
     def _look_up(self, customers: Sequence[str]) -> dict[str, str | None]:
         dialect = self.conn.dialect.name
         rows = self.conn.execute(_recipients_query(dialect),
                                  {"customers": bulk.among_value(sorted(set(customers)), dialect)}).all()
-        best: dict[str, tuple[int, str]] = {}
-        for customer, role, email in rows:
-            rank = RECIPIENT_ROLES.index(role)
-            if customer not in best or rank < best[customer][0]:
-                best[customer] = (rank, email)
-        return {customer: best[customer][1] if customer in best else None for customer in customers}
+        return _best(rows, customers)
 
     def enqueue(self, notice: Notice, customer: str, at: datetime, notice_id: int | None = None) -> int:
         result = self.conn.execute(insert(om).values(**_message(notice, customer, at, notice_id,
@@ -163,6 +182,10 @@ class OutboxNoticeRepository(NoticeRepository):
     def expect(self, customers: Sequence[str]) -> None:
         """Look the recipients up now (before a document number is taken: the counter stays locked to commit)."""
         self.outbox.expect(customers)
+
+    def know_recipients(self, customers: Sequence[Customer]) -> None:
+        """These customers were read with their contacts: their messages' recipients come from them."""
+        self.outbox.know(customers)
 
     def add_all(self, notices: Sequence[tuple[Notice, str]], at: datetime) -> list[tuple[int, Notice, str]]:
         if len(notices) > 1 and bulk.is_postgres(self.conn):

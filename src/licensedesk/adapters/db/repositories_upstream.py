@@ -8,6 +8,7 @@ nothing upstream and a committed one is bought exactly once by the worker (``ser
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -16,12 +17,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.catalog import OfferKind
-from licensedesk.domain.subscription import Status, Subscription
+from licensedesk.domain.subscription import Event, Status, Subscription
 from licensedesk.services.ports_upstream import JobStatus
 
 from . import bulk
-from . import tables as t
-from .repositories import OfferRepository, PolicyStore, SubscriptionRepository
+from .repositories import OfferRepository, PolicyStore, SubscriptionRepository, new_subscription_insert
 from .tables_upstream import customer_preferences as cp
 from .tables_upstream import upstream_customers as uc
 from .tables_upstream import upstream_jobs as uj
@@ -42,17 +42,20 @@ def job_row(subscription: str, customer: str, tenant: str, *, activate: bool, at
 
 
 @cache
-def _subscription_with_job() -> Any:
-    """PostgreSQL: ``WITH j AS (INSERT INTO upstream_jobs … ON CONFLICT DO NOTHING) INSERT INTO subscriptions …
-    RETURNING id``, built once (on first use: the PostgreSQL dialect is not imported on SQLite) with typed
-    parameters: ``s_<column>`` for ``SubscriptionRepository._new_row``'s values, ``j_<column>`` for ``job_row``'s."""
+def _job() -> Any:
+    """PostgreSQL: ``j AS (INSERT INTO upstream_jobs … ON CONFLICT DO NOTHING)``, built once (on first use: the
+    PostgreSQL dialect is not imported on SQLite) with typed parameters ``j_<column>`` for ``job_row``'s values."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    job = (pg_insert(uj).values({c: bindparam(f"j_{c}", type_=uj.c[c].type) for c in _JOB_COLUMNS})
-           .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]).cte("j"))
-    columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
-    return (insert(t.subscriptions).values({c: bindparam(f"s_{c}", type_=t.subscriptions.c[c].type) for c in columns})
-            .add_cte(job).returning(t.subscriptions.c.id))
+    return (pg_insert(uj).values({c: bindparam(f"j_{c}", type_=uj.c[c].type) for c in _JOB_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]).cte("j"))
+
+
+@cache
+def _subscription_with_job(events: int) -> Any:
+    """PostgreSQL: ``new_subscription_insert`` (the subscription and its ``events`` events) with its provisioning job
+    in one more data-modifying WITH, built once per number of events."""
+    return new_subscription_insert(events).add_cte(_job())
 
 
 class UpstreamRepository:
@@ -163,16 +166,15 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         super().__init__(conn, policies)
         self.upstream, self.offers = upstream, offers
 
-    def add(self, sub: Subscription) -> None:
+    def add(self, sub: Subscription, events: Sequence[Event] = ()) -> None:
         if not (sub.status in (Status.ACTIVE, Status.PROVISIONING) and self._bought_upstream(sub)):
-            super().add(sub)
+            super().add(sub, events)
         elif bulk.is_postgres(self.conn):  # a seat order running at once: with its job in one round trip (D-API-ORDER-JOB)
-            row, job = self._new_row(sub), job_row(**self._job(sub))
-            sub.id = self.conn.execute(_subscription_with_job(), {**{f"s_{k}": v for k, v in row.items()},
-                                                                **{f"j_{k}": v for k, v in job.items()}}).scalar_one()
-            sub.version = 1
+            job = job_row(**self._job(sub))
+            self._insert_new(sub, events, _subscription_with_job(len(events)),
+                             **{f"j_{k}": v for k, v in job.items()})
         else:
-            super().add(sub)
+            super().add(sub, events)
             self.upstream.enqueue(**self._job(sub))
 
     def save(self, sub: Subscription) -> None:
