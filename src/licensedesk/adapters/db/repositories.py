@@ -12,7 +12,7 @@ from functools import cache
 from itertools import compress
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.billing import NUMBER_DIGITS, DocumentDraft, DocumentStatus, document_number
@@ -95,8 +95,8 @@ def _event_row(ref: str, e: Event) -> dict[str, Any]:
 def new_subscription_insert(events: int) -> Any:
     """PostgreSQL: ``[WITH e AS (INSERT INTO subscription_events … VALUES …)] INSERT INTO subscriptions … RETURNING
     id``, built once per number of events, with typed parameters: ``s_<column>`` for ``_new_row``'s values and
-    ``e<i>_<column>`` for the i-th event's ``_event_row``. The events are one VALUES row each, in the order given,
-    so their ids ascend in that order as the separate INSERT gave them (D-ORDER-EVENTS-WITH-SUB)."""
+    ``e<i>_<column>`` for the i-th event's ``_event_row``. The events are one SELECT each, UNION ALL in the order
+    given, so their ids ascend in that order as the separate INSERT gave them (D-ORDER-EVENTS-WITH-SUB)."""
     columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
     statement = (insert(t.subscriptions).values({c: bindparam(f"s_{c}", type_=t.subscriptions.c[c].type)
                                                  for c in columns})
@@ -104,8 +104,11 @@ def new_subscription_insert(events: int) -> Any:
     if not events:
         return statement
     ev = t.subscription_events.c
-    rows = [{c: bindparam(f"e{i}_{c}", type_=ev[c].type) for c in _EVENT_COLUMNS} for i in range(events)]
-    return statement.add_cte(insert(t.subscription_events).values(rows).cte("e"))
+    # one SELECT of typed parameters per event, UNION ALL: a multi-row VALUES has no cache key in SQLAlchemy, so the
+    # statement would be compiled again for every order
+    rows = [select(*(bindparam(f"e{i}_{c}", type_=ev[c].type) for c in _EVENT_COLUMNS)) for i in range(events)]
+    source = rows[0] if events == 1 else union_all(*rows)
+    return statement.add_cte(insert(t.subscription_events).from_select(list(_EVENT_COLUMNS), source).cte("e"))
 
 
 class CustomerRepository:
