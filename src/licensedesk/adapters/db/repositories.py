@@ -95,7 +95,8 @@ def _event_row(ref: str, e: Event) -> dict[str, Any]:
 def new_subscription_insert(events: int) -> Any:
     """PostgreSQL: ``[WITH e AS (INSERT INTO subscription_events … VALUES …)] INSERT INTO subscriptions … RETURNING
     id``, built once per number of events, with typed parameters: ``s_<column>`` for ``_new_row``'s values and
-    ``e<i>_<column>`` for the i-th event's ``_event_row``. The events are one SELECT each, UNION ALL in the order
+    ``e<i>_<column>`` for the i-th event's ``_event_row`` (its ``subscription_ref`` is ``s_ref``: psycopg parses a
+    statement of more than 50 parameters again every time). The events are one SELECT each, UNION ALL in the order
     given, so their ids ascend in that order as the separate INSERT gave them (D-ORDER-EVENTS-WITH-SUB)."""
     columns = [c.name for c in t.subscriptions.c if c.name in SubscriptionRepository.NEW_ROW_KEYS]
     statement = (insert(t.subscriptions).values({c: bindparam(f"s_{c}", type_=t.subscriptions.c[c].type)
@@ -106,7 +107,8 @@ def new_subscription_insert(events: int) -> Any:
     ev = t.subscription_events.c
     # one SELECT of typed parameters per event, UNION ALL: a multi-row VALUES has no cache key in SQLAlchemy, so the
     # statement would be compiled again for every order
-    rows = [select(*(bindparam(f"e{i}_{c}", type_=ev[c].type) for c in _EVENT_COLUMNS)) for i in range(events)]
+    rows = [select(*(bindparam("s_ref" if c == "subscription_ref" else f"e{i}_{c}", type_=ev[c].type)
+                     for c in _EVENT_COLUMNS)) for i in range(events)]
     source = rows[0] if events == 1 else union_all(*rows)
     return statement.add_cte(insert(t.subscription_events).from_select(list(_EVENT_COLUMNS), source).cte("e"))
 
@@ -343,7 +345,8 @@ class SubscriptionRepository:
         """PostgreSQL: run ``statement`` (a ``new_subscription_insert``, maybe with more WITH queries needing
         ``params``) on ``sub``'s row and its ``events``' rows."""
         values = {**{f"s_{k}": v for k, v in self._new_row(sub).items()},
-                  **{f"e{i}_{k}": v for i, e in enumerate(events) for k, v in _event_row(sub.ref, e).items()}}
+                  **{f"e{i}_{k}": v for i, e in enumerate(events) for k, v in _event_row(sub.ref, e).items()
+                     if k != "subscription_ref"}}  # the events' ref is the subscription's own parameter
         sub.id = self.conn.execute(statement, {**values, **params}).scalar_one()
         sub.version = 1
 

@@ -47,8 +47,14 @@ def _job() -> Any:
     PostgreSQL dialect is not imported on SQLite) with typed parameters ``j_<column>`` for ``job_row``'s values."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    return (pg_insert(uj).values({c: bindparam(f"j_{c}", type_=uj.c[c].type) for c in _JOB_COLUMNS})
+    return (pg_insert(uj).values({c: bindparam(_SHARED.get(c, f"j_{c}"), type_=uj.c[c].type) for c in _JOB_COLUMNS})
             .on_conflict_do_nothing(index_elements=[uj.c.subscription_ref]).cte("j"))
+
+
+# a new subscription's job takes these values from the subscription's own parameters (``_job``: due at the order
+# instant): the statement keeps to psycopg's 50 parameters, beyond which it is parsed again every time
+_SHARED = {"subscription_ref": "s_ref", "customer_ref": "s_customer_ref", "tenant_ref": "s_tenant_ref",
+           "next_attempt_at": "s_ordered_at", "created_at": "s_ordered_at"}
 
 
 @cache
@@ -172,7 +178,7 @@ class ProvisioningSubscriptionRepository(SubscriptionRepository):
         elif bulk.is_postgres(self.conn):  # a seat order running at once: with its job in one round trip (D-API-ORDER-JOB)
             job = job_row(**self._job(sub))
             self._insert_new(sub, events, _subscription_with_job(len(events)),
-                             **{f"j_{k}": v for k, v in job.items()})
+                             **{f"j_{k}": v for k, v in job.items() if k not in _SHARED})
         else:
             super().add(sub, events)
             self.upstream.enqueue(**self._job(sub))
