@@ -4,7 +4,9 @@ never after a rollback or into another transaction, and its error surfaces trans
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, event, text
@@ -90,3 +92,12 @@ def test_without_the_listeners_a_write_runs_at_once(tmp_path: Any) -> None:
         later.defer(conn, "INSERT INTO number_series (series, next_value) VALUES ('now', 1)")
         assert conn.execute(text("SELECT count(*) FROM number_series")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_instant_is_bound_in_utc_and_a_naive_one_refused(engine: Engine) -> None:
+    jst = datetime(2026, 7, 1, 9, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    with engine.connect() as conn:
+        assert "'2026-07-01 00:30:00+00:00'" in later.bind(conn, "SELECT %(at)s", {"at": jst})
+        with pytest.raises(ValueError, match="naive"):
+            later.bind(conn, "SELECT %(at)s", {"at": datetime(2026, 7, 1, 9, 30)})

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
+
+from .tables import UtcDateTime
 
 Translate = Callable[[DBAPIError], Exception | None]
 
 _QUEUE = "licensedesk_later"  # the DBAPI connection's info: [(sql, translate)] not sent yet
 _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
 _RAW: Mapping[str, Any] = {"no_parameters": True}  # the values are in the text
+_UTC = UtcDateTime()
 
 
 def install(engine: Engine) -> None:
@@ -62,13 +66,15 @@ def install(engine: Engine) -> None:
 
 
 def bind(conn: Connection, sql: str, values: Mapping[str, Any]) -> str:
-    """``sql`` (psycopg's ``%(name)s`` placeholders) with ``values`` bound in the text, as psycopg binds them."""
+    """``sql`` (psycopg's ``%(name)s`` placeholders) with ``values`` bound in the text, as psycopg binds them; an
+    instant as ``UtcDateTime`` binds it (in UTC; a naive one is refused). JSON goes as the caller's text."""
     from psycopg import ClientCursor  # PostgreSQL only: simulate and SQLite never import psycopg
 
     driver = conn.connection.driver_connection  # the unit of work's psycopg connection
     assert driver is not None
+    instants = {k: _UTC.process_bind_param(v, conn.dialect) for k, v in values.items() if isinstance(v, datetime)}
     with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
-        return cursor.mogrify(sql, values)
+        return cursor.mogrify(sql, {**values, **instants} if instants else values)
 
 
 def defer(conn: Connection, sql: str, translate: Translate | None = None) -> None:
