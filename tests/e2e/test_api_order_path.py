@@ -71,7 +71,7 @@ def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_las
     # billed-lines read of a new subscription and the second contacts read, and (PostgreSQL) sent the events with it,
     # numbered the document as it wrote it and sent what follows with COMMIT (D-DOC-NUMBERED-CTE, D-WRITE-BEHIND)
     assert len(first) <= (6 if postgres else 15), first
-    counter = 'WITH c AS (UPDATE "number_series"' if postgres else "UPDATE number_series"
+    counter = "WITH c AS (UPDATE number_series " if postgres else "UPDATE number_series"
     taken = next(i for i, s in enumerate(first) if s.startswith(counter))
     after = [s.split(" (")[0] for s in first[taken + 1:]]
     # under the counter's lock: the document, its lines (PostgreSQL: with the number, D-DOC-NUMBERED-CTE), archive

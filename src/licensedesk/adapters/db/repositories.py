@@ -61,8 +61,14 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
 
 
 # ``document_number(series, c.n)`` written by PostgreSQL (D-DOC-NUMBERED-CTE): zero-padded to NUMBER_DIGITS, longer as is
-_NUMBER_SQL = (f"%(series)s || '-' || CASE WHEN c.n < 1{'0' * NUMBER_DIGITS} "
+_NUMBER_SQL = (f"%(s)s || '-' || CASE WHEN c.n < 1{'0' * NUMBER_DIGITS} "
                f"THEN lpad(c.n::text, {NUMBER_DIGITS}, '0') ELSE c.n::text END")
+
+
+@cache
+def _compiled(statement: Any, dialect: Any) -> str:
+    """A statement built once, as SQL text with its ``%(name)s`` parameters, to embed in a larger statement."""
+    return str(statement.compile(dialect=dialect))
 
 
 @cache
@@ -523,12 +529,20 @@ class DocumentRepository:
         transaction ends, so numbers are unique and, rolled back, leave no gap. A new series starts with
         INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first number wait for one another.
         """
-        after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar()
-        if after is None:
+        after = self._from_counter(series, lambda: self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar())
+        return int(after) - count
+
+    def _from_counter(self, series: str, take: Callable[[], Any]) -> Any:
+        """What ``take`` returns: a statement taking from ``series``' counter (``_TAKE``), None while the series has
+        no row. Then the series is started (INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first
+        number wait for one another) and ``take`` runs again."""
+        taken = take()
+        if taken is None:
             self.conn.execute(bulk.insert_ignoring(t.number_series, "series", self.conn.dialect.name),
                               {"series": series, "next_value": 1})
-            after = self.conn.execute(self._TAKE, {"s": series, "k": count}).scalar_one()
-        return int(after) - count
+            taken = take()
+            assert taken is not None
+        return taken
 
     @staticmethod
     def _rows(issued: Sequence[tuple[DocumentDraft, date | None]], at: datetime
@@ -576,9 +590,10 @@ class DocumentRepository:
         """One document with its lines, numbered with the next number of ``series`` (``document_number``); its number.
 
         On PostgreSQL the counter's update, the document and its lines are one statement (D-DOC-NUMBERED-CTE): the
-        number is made by the server (``_NUMBER_SQL``, the same text as ``document_number``), so the counter is locked
-        for one round trip, not three, before the rest of the transaction. A series' first number inserts its row
-        first, as ``take_numbers`` does. Elsewhere, ``add_all`` with ``take_numbers``."""
+        number is made by the server (``_TAKE`` as a WITH query, then ``_NUMBER_SQL``, the same text as
+        ``document_number``), so the counter is locked for one round trip, not three, before the rest of the
+        transaction. A series' first number starts its row, as ``take_numbers`` does (``_from_counter``). Elsewhere,
+        ``add_all`` with ``take_numbers``."""
         if not bulk.is_postgres(self.conn):
             return self.add_all([(draft, dunning_on)], at,
                                 lambda: [document_number(series, self.take_numbers(series, 1))])[0]
@@ -586,23 +601,16 @@ class DocumentRepository:
         doc_of, params = bulk.unnest_of(self.conn, t.documents, [document], first=0)
         lines_of, line_params = bulk.unnest_of(self.conn, t.document_lines, lines, first=len(params))
         doc_keys, line_keys = ", ".join(f'"{k}"' for k in document), ", ".join(f'"{k}"' for k in lines[0])
-        sql = (f"WITH c AS ({self._TAKE_ONE_SQL}), "
+        sql = (f"WITH c AS ({_compiled(self._TAKE, self.conn.dialect)}), "
                f'd AS (INSERT INTO "{t.documents.name}" ("number", {doc_keys}) '
-               f"SELECT {_NUMBER_SQL}, v.* FROM c, {doc_of} AS v({doc_keys}) RETURNING id, number), "
+               f"SELECT {_NUMBER_SQL}, v.* FROM (SELECT next_value - 1 AS n FROM c) AS c, {doc_of} AS v({doc_keys}) "
+               "RETURNING id, number), "
                f'l AS (INSERT INTO "{t.document_lines.name}" ("document_id", {line_keys}) '
                f"SELECT d.id, v.* FROM d, {lines_of} AS v({line_keys})) "
                "SELECT number FROM d")
-        values = {**params, **line_params, "series": series}
+        values = {**params, **line_params, "s": series, "k": 1}
         with _conflicts():
-            number = self.conn.exec_driver_sql(sql, values).scalar()
-            if number is None:  # the series' first number
-                self.conn.execute(bulk.insert_ignoring(t.number_series, "series", self.conn.dialect.name),
-                                  {"series": series, "next_value": 1})
-                number = self.conn.exec_driver_sql(sql, values).scalar_one()
-        return str(number)
-
-    _TAKE_ONE_SQL = ('UPDATE "number_series" SET "next_value" = "next_value" + 1 WHERE "series" = %(series)s '
-                     'RETURNING "next_value" - 1 AS n')
+            return str(self._from_counter(series, lambda: self.conn.exec_driver_sql(sql, values).scalar()))
 
     def charged(self, subscription: str, key: str) -> bool:
         return (subscription, key) in self.charged_among([(subscription, key)])

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.parties import Customer
@@ -24,7 +24,7 @@ from licensedesk.services.ports_outbox import OutboxStatus
 from . import bulk, later
 from . import tables as t
 from . import tables_parties as tp
-from .repositories import NoticeRepository, _conflicts
+from .repositories import NoticeRepository, _compiled, _conflicts
 from .tables_outbox import outbox_messages as om
 
 RECIPIENT_ROLES = ("billing", "primary")  # in order of preference
@@ -233,8 +233,8 @@ class OutboxNoticeRepository(NoticeRepository):
         values = {**{f"n_{k}": v for k, v in row.items()},
                   **{f"m_{k}": v for k, v in message.items() if k != "notice_id"}}
         for name in _JSON_BINDS:
-            values[name] = json.dumps(values[name])  # as SQLAlchemy's JSON type binds it
-        later.defer(self.conn, later.bind(self.conn, _notice_with_message_sql(self.conn.dialect), values),
+            values[name] = json.dumps(values[name])
+        later.defer(self.conn, later.bind(self.conn, _compiled(_NOTICE_WITH_MESSAGE, self.conn.dialect), values),
                     _lost_race)
 
 
@@ -245,22 +245,21 @@ def _lost_race(e: Exception) -> Conflict | None:
     return None
 
 
+_NOTICE_COLUMNS = ("kind", "customer_ref", "subject", "on_date", "rule", "details", "created_at")
+_MESSAGE_COLUMNS = ("kind", "customer_ref", "recipient", "payload", "status", "attempts", "next_attempt_at",
+                    "created_at", "last_error")
+
+
 def _notice_with_message() -> Any:
     """``WITH n AS (INSERT INTO notices … RETURNING id) INSERT INTO outbox_messages … SELECT n.id, … FROM n``."""
-    notice_columns = ("kind", "customer_ref", "subject", "on_date", "rule", "details", "created_at")
-    message_columns = ("kind", "customer_ref", "recipient", "payload", "status", "attempts", "next_attempt_at",
-                       "created_at", "last_error")
-    n = (insert(t.notices).values({c: bindparam(f"n_{c}", type_=t.notices.c[c].type) for c in notice_columns})
+    n = (insert(t.notices).values({c: bindparam(f"n_{c}", type_=t.notices.c[c].type) for c in _NOTICE_COLUMNS})
          .returning(t.notices.c.id).cte("n"))
-    message = select(n.c.id, *(bindparam(f"m_{c}", type_=om.c[c].type) for c in message_columns))
-    return (insert(om).from_select(["notice_id", *message_columns], message).add_cte(n)
+    message = select(n.c.id, *(bindparam(f"m_{c}", type_=om.c[c].type) for c in _MESSAGE_COLUMNS))
+    return (insert(om).from_select(["notice_id", *_MESSAGE_COLUMNS], message).add_cte(n)
             .returning(om.c.notice_id))
 
 
 _NOTICE_WITH_MESSAGE = _notice_with_message()  # built once
-_JSON_BINDS = ("n_details", "m_payload")
-
-
-@cache
-def _notice_with_message_sql(dialect: Any) -> str:
-    return str(_NOTICE_WITH_MESSAGE.compile(dialect=dialect))
+# its JSON parameters, bound in the text as ``json.dumps`` writes them (SQLAlchemy's JSON type binds them so)
+_JSON_BINDS = tuple([f"n_{c}" for c in _NOTICE_COLUMNS if isinstance(t.notices.c[c].type, JSON)]
+                    + [f"m_{c}" for c in _MESSAGE_COLUMNS if isinstance(om.c[c].type, JSON)])
