@@ -17,6 +17,7 @@ Statement counts do not depend on the machine's load, so they compare trees exac
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -121,7 +122,7 @@ def _print(args: Any, log: list[tuple[str, float]], commits: list[int], seconds:
     if args.show:
         print(f"\nthe last order's {len(last)} statements:")
         for n, (statement, took) in enumerate(last, 1):
-            print(f"{n:3d} {1000 * took:7.2f} ms  {statement[:150]}")
+            print(f"{n:3d} {1000 * took:7.2f} ms  {statement if os.environ.get('SHOW_FULL') else statement[:150]}")
 
 
 def _whole(app: Any, token: str, args: Any, log: list[tuple[str, float]], commits: list[int]

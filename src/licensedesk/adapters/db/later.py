@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
+from . import direct
 from .tables import UtcDateTime
 
 Translate = Callable[[DBAPIError], Exception | None]
@@ -37,8 +38,7 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_execute")
     def _before(conn: Connection, *_: Any) -> None:
-        if conn.info.get(_QUEUE):
-            _send(conn, "")
+        send(conn)
 
     @event.listens_for(engine, "commit")
     def _commit(conn: Connection) -> None:
@@ -86,14 +86,24 @@ def defer(conn: Connection, sql: str, translate: Translate | None = None) -> Non
     conn.info.setdefault(_QUEUE, []).append((sql, translate))
 
 
+def send(conn: Connection) -> None:
+    """Send ``conn``'s queue now, if it has one (before a statement that does not go through ``Connection.execute``:
+    ``direct``)."""
+    if conn.info.get(_QUEUE):
+        _send(conn, "")
+
+
 def _send(conn: Connection, last: str) -> None:
     queued = conn.info.pop(_QUEUE)
-    _run(conn, ";\n".join([sql for sql, _ in queued] + ([last] if last else [])), [t for _, t in queued])
+    _run(conn, ";\n".join([sql for sql, _ in queued] + ([last] if last else [])), [t for _, t in queued], queued=True)
 
 
-def _run(conn: Connection, sql: str, translators: list[Translate | None]) -> None:
+def _run(conn: Connection, sql: str, translators: list[Translate | None], queued: bool = False) -> None:
     try:
-        conn.exec_driver_sql(sql, execution_options=_RAW)
+        if queued:  # PostgreSQL: the text as is, on the driver's connection (D-DIRECT-STATEMENTS)
+            direct.run(conn, sql, None)
+        else:
+            conn.exec_driver_sql(sql, execution_options=_RAW)
     except DBAPIError as e:
         for translate in translators:
             mapped = translate(e) if translate is not None else None

@@ -24,7 +24,7 @@ from licensedesk.domain.policy import Policy
 from licensedesk.domain.subscription import Event, Notice, ReductionRequest, SeatAddition, Status, Subscription
 from licensedesk.services.ports import Conflict
 
-from . import bulk
+from . import bulk, direct
 from . import tables as t
 
 
@@ -63,6 +63,11 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
 # ``document_number(series, c.n)`` written by PostgreSQL (D-DOC-NUMBERED-CTE): zero-padded to NUMBER_DIGITS, longer as is
 _NUMBER_SQL = (f"%(s)s || '-' || CASE WHEN c.n < 1{'0' * NUMBER_DIGITS} "
                f"THEN lpad(c.n::text, {NUMBER_DIGITS}, '0') ELSE c.n::text END")
+
+
+def _first(rows: Sequence[Sequence[Any]]) -> Any:
+    """The first column of the first row; None without rows (``Result.scalar``)."""
+    return rows[0][0] if rows else None
 
 
 @cache
@@ -218,7 +223,7 @@ class OfferRepository:
     def get(self, code: str) -> Offer | None:
         if code in self._read:
             return self._read[code]
-        rows = self.conn.execute(self._WITH_PRICES, {"code": code}).all()
+        rows = direct.rows(self.conn, self._WITH_PRICES, {"code": code})
         if not rows:
             return None
         first = rows[0]
@@ -353,7 +358,7 @@ class SubscriptionRepository:
         values = {**{f"s_{k}": v for k, v in self._new_row(sub).items()},
                   **{f"e{i}_{k}": v for i, e in enumerate(events) for k, v in _event_row(sub.ref, e).items()
                      if k != "subscription_ref"}}  # the events' ref is the subscription's own parameter
-        sub.id = self.conn.execute(statement, {**values, **params}).scalar_one()
+        (sub.id,), = direct.rows(self.conn, statement, {**values, **params})
         sub.version = 1
 
     NEW_ROW_KEYS = ("ref", "customer_ref", "tenant_ref", "ordered_at", "version", *_VALUE_KEYS)
@@ -610,7 +615,7 @@ class DocumentRepository:
                "SELECT number FROM d")
         values = {**params, **line_params, "s": series, "k": 1}
         with _conflicts():
-            return str(self._from_counter(series, lambda: self.conn.exec_driver_sql(sql, values).scalar()))
+            return str(self._from_counter(series, lambda: _first(direct.run(self.conn, sql, values)[1])))
 
     def charged(self, subscription: str, key: str) -> bool:
         return (subscription, key) in self.charged_among([(subscription, key)])

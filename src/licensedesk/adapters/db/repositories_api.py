@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from licensedesk.services.ports import KeyInUse
 from licensedesk.services.ports_api import Remembered
 
-from . import later
+from . import direct, later
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
 
 AUDIT_LOCK = 740_007  # PostgreSQL advisory lock: one audit append at a time keeps the chain linear
@@ -50,8 +50,8 @@ class ApiRepository:
     _LAST_HASH = select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
 
     def idempotent(self, actor: str, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(self._IDEMPOTENT, {"actor": actor, "key": key}).mappings().first()
-        return dict(row) if row else None
+        found = direct.rows(self.conn, self._IDEMPOTENT, {"actor": actor, "key": key})
+        return found[0]._asdict() if found else None
 
     _REMEMBER = insert(api_idempotency)
     _ADD_AUDIT = insert(audit_log)

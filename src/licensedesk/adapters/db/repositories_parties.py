@@ -21,6 +21,7 @@ from licensedesk.domain.transfers import (
 )
 from licensedesk.services.ports_parties import TenantForOrder
 
+from . import direct
 from . import tables as t
 from . import tables_parties as p
 from .repositories import CustomerRepository, TenantRepository
@@ -151,7 +152,7 @@ class PartyDetailRepository:
     def tenant_for_order(self, ref: str, subscription: str) -> TenantForOrder | None:
         """The tenant ``ref`` as ``tenant`` reads it, its customer as ``customer`` reads it, whether
         ``relationships.accepted(ref)`` and whether subscription ``subscription`` exists; None: no such tenant."""
-        rows = self.conn.execute(self._FOR_ORDER, {"ref": ref, "subscription": subscription}).all()
+        rows = direct.rows(self.conn, self._FOR_ORDER, {"ref": ref, "subscription": subscription})
         if not rows:
             return None
         first = rows[0]
