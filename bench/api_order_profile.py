@@ -17,7 +17,6 @@ Statement counts do not depend on the machine's load, so they compare trees exac
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
@@ -33,7 +32,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--orders", type=int, default=200, help="orders sent (default 200)")
     p.add_argument("--warmup", type=int, default=20, help="orders before counting (default 20)")
     p.add_argument("--customers", type=int, default=200, help="customers the orders spread over (default 200)")
-    p.add_argument("--show", action="store_true", help="print every statement of the last order")
+    p.add_argument("--show", action="store_true", help="print every statement of the last order (its first 150 "
+                   "characters; with --full, all of it)")
+    p.add_argument("--full", action="store_true", help="with --show: each statement's whole text")
     p.add_argument("--whole", action="store_true",
                    help="drive the ASGI app directly in one event loop (no TestClient), the thread pool's calls "
                         "made inline, so the CPU per order is the worker's own and --profile covers all of it: "
@@ -122,7 +123,7 @@ def _print(args: Any, log: list[tuple[str, float]], commits: list[int], seconds:
     if args.show:
         print(f"\nthe last order's {len(last)} statements:")
         for n, (statement, took) in enumerate(last, 1):
-            print(f"{n:3d} {1000 * took:7.2f} ms  {statement if os.environ.get('SHOW_FULL') else statement[:150]}")
+            print(f"{n:3d} {1000 * took:7.2f} ms  {statement if args.full else statement[:150]}")
 
 
 def _whole(app: Any, token: str, args: Any, log: list[tuple[str, float]], commits: list[int]

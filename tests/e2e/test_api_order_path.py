@@ -59,34 +59,44 @@ def test_an_order_is_one_transaction_with_the_invoice_number_and_audit_entry_las
     statements, boundaries = _recorded(env)
 
     assert order(env, "s1", key="k-1", role="sales").status_code == 201
+    # the first invoice numbered at commit on this connection prepares its statement (D-LATER-PREPARED), once
+    prepared = [s for s in statements if s.startswith("PREPARE ")]
+    statements.clear()
     assert order(env, "s2", key="k-2", role="sales").status_code == 201
 
     assert boundaries.count("commit") == 2  # one transaction per order, nothing committed beside it
-    first = statements[:len(statements) // 2]
+    first = statements
     postgres = db_url.startswith("postgresql")
+    assert [s.split(" AS ", 1)[1][:31] for s in prepared] == (["WITH c AS (UPDATE number_series"] if postgres else []), prepared
+    assert not any(s.startswith(("PREPARE ", "SELECT name FROM pg_prepared")) for s in first), first
     # 34 before issue 7 item 7, 25 before the parties' joined reads, 22 before the audit entry's one round trip
     # and the offer's prices joined to it, 17 before the tenant, customer, relationship and ref were one read and
     # (PostgreSQL) a seat order's subscription and its provisioning job one statement;
     # on PostgreSQL an invoice's notice and its mail are one statement; 13 (SQLite 17) before session 7 left out the
     # billed-lines read of a new subscription and the second contacts read, and (PostgreSQL) sent the events with it,
-    # numbered the document as it wrote it and sent what follows with COMMIT (D-DOC-NUMBERED-CTE, D-WRITE-BEHIND)
-    assert len(first) <= (6 if postgres else 15), first
-    counter = "WITH c AS (UPDATE number_series " if postgres else "UPDATE number_series"
-    taken = next(i for i, s in enumerate(first) if s.startswith(counter))
-    after = [s.split(" (")[0] for s in first[taken + 1:]]
-    # under the counter's lock: the document, its lines (PostgreSQL: with the number, D-DOC-NUMBERED-CTE), archive
-    # entry, notice + mail, then idempotency and audit
-    assert len(after) <= (3 if postgres else 8), after
-    assert not any(s.startswith("SELECT") and "audit_log" not in s for s in after), after
+    # numbered the document as it wrote it and sent what follows with COMMIT (D-DOC-NUMBERED-CTE, D-WRITE-BEHIND);
+    # 6 before (PostgreSQL) the invoice was numbered with COMMIT (D-ORDER-NUMBER-AT-COMMIT)
+    assert len(first) <= (5 if postgres else 15), first
     last = first[-1]
-    if postgres:  # after the number, one string, one round trip: archive entry, notice + mail, the idempotency
-        # record, the chain's lock and the entry, COMMIT (D-WRITE-BEHIND)
-        parts = [last.find(s) for s in ("INSERT INTO archive_queue ", "; WITH n AS (INSERT INTO notices ",
-                                        "; INSERT INTO api_idempotency ", "; SELECT pg_advisory_xact_lock(",
-                                        "; INSERT INTO audit_log ")]
-        assert parts[0] == 0 and parts == sorted(parts) and last.endswith("; COMMIT"), last
-        assert len(after) == 1, after
+    if postgres:
+        # the counter's lock is taken in the last round trip: one string, the invoice's statement (the number,
+        # document, lines, archive entry, notice + mail), the idempotency record, the chain's lock and entry, COMMIT;
+        # each statement but the lock prepared on the connection (D-ORDER-NUMBER-AT-COMMIT, D-LATER-PREPARED)
+        numbered = prepared[0].split()[1]
+        at = 0
+        for part in (f"EXECUTE {numbered}(", "; EXECUTE licensedesk_", "; SELECT pg_advisory_xact_lock(",
+                     "; EXECUTE licensedesk_", "; COMMIT"):
+            found = last.find(part, at)
+            assert found >= at and (at or found == 0), (part, last)
+            at = found + len(part)
+        assert last.endswith("; COMMIT") and "'subscription:s2'" in last, last
+        assert not any("number_series" in s or numbered in s for s in first[:-1]), first
     else:
+        taken = next(i for i, s in enumerate(first) if s.startswith("UPDATE number_series"))
+        after = [s.split(" (")[0] for s in first[taken + 1:]]
+        # under the counter's lock: the document, its lines, archive entry, notice, mail, idempotency and audit
+        assert len(after) <= 8, after
+        assert not any(s.startswith("SELECT") and "audit_log" not in s for s in after), after
         assert last.startswith("INSERT INTO audit_log")  # the chain's lock is taken last
     assert not any(s.startswith("SELECT") and "api_users" in s for s in statements)  # the token is remembered
 
@@ -220,7 +230,8 @@ def _as_before_session_7(monkeypatch: pytest.MonkeyPatch) -> None:
     again for the invoice's mail, its events inserted in a statement of their own."""
     issue_all = documents.issue_all
     monkeypatch.setattr(documents, "issue_all",
-                        lambda uow, day, now, wanted, new_subscriptions=(): issue_all(uow, day, now, wanted))
+                        lambda uow, day, now, wanted, new_subscriptions=(), numbers_read=True:
+                        issue_all(uow, day, now, wanted))
     monkeypatch.setattr(OutboxNoticeRepository, "know_recipients", lambda self, customers: None)
     for repository in (SubscriptionRepository, ProvisioningSubscriptionRepository):
         def add_then_events(self: Any, sub: Any, events: Any = (), add: Any = repository.add) -> None:
@@ -286,10 +297,12 @@ def test_an_existing_subscriptions_lines_are_still_looked_up_and_a_billed_one_is
         sub = uow.subscriptions.get("s1")
         (number,) = [d["number"] for d in uow.documents.list("acme")]
         billed = [charge_line(line) for line in uow.documents.get(number)["lines"]]
-        assert subscription_service.issue_lines(uow, "acme", billed, svc, T0, sub) == []  # nothing billed twice
+        subscription_service.issue_lines(uow, "acme", billed, svc, T0, sub)  # nothing billed twice
+        uow.commit()
         assert any(s.startswith("SELECT document_lines.subscription_ref") for s in statements), statements
     with svc.uow() as uow, pytest.raises(Conflict):  # told it is new, the unique key still refuses the line
         subscription_service.issue_lines(uow, "acme", billed, svc, T0, sub, new_subscriptions=("s1",))
+        uow.commit()  # PostgreSQL: the invoice goes with COMMIT (D-ORDER-NUMBER-AT-COMMIT), refused there
     assert env.get("/documents").json()["total"] == 1
 
 
@@ -331,3 +344,47 @@ def test_a_new_subscriptions_events_go_with_it_on_postgresql(db_url: str) -> Non
         rows = conn.execute(text("SELECT subscription_ref, kind FROM subscription_events ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(ref, kind) for ref in ("s1", "s2", "t1", "a1")
                                         for kind in ("ordered", "status_changed")]
+
+
+def _numbers(env: Env) -> list[str]:
+    with env.engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT number FROM documents ORDER BY id"))]
+
+
+@pytest.mark.postgres
+def test_an_invoice_numbered_at_commit_only_once_its_series_row_is_known(make_postgres_database: Any) -> None:
+    """D-ORDER-NUMBER-AT-COMMIT: the first order of a series starts its counter row as it is numbered (nothing to
+    number from at commit yet); once the row is seen committed, orders are numbered with COMMIT, gapless."""
+    env = make_env(make_postgres_database())
+    statements, _ = _recorded(env)
+    assert order(env, "s1", key="k-1", role="sales").status_code == 201  # starts INV-2026 in its own statements
+    assert any(s.startswith("INSERT INTO number_series") for s in statements), statements
+    statements.clear()
+    assert order(env, "s2", key="k-2", role="sales").status_code == 201  # takes from it now, sees it committed
+    assert any(s.startswith("WITH c AS (UPDATE number_series") for s in statements), statements
+    statements.clear()
+    assert order(env, "s3", key="k-3", role="sales").status_code == 201  # numbered with COMMIT
+    assert not any(s.startswith(("WITH c AS (UPDATE number_series", "INSERT INTO number_series"))
+                   for s in statements), statements
+    assert statements[-1].endswith("; COMMIT") and "'INV-2026'" in statements[-1]
+    assert _numbers(env) == ["INV-2026-000001", "INV-2026-000002", "INV-2026-000003"]
+
+
+@pytest.mark.postgres
+def test_a_counter_row_gone_is_a_loud_failure_not_an_invoice_without_number(make_postgres_database: Any) -> None:
+    """Numbered at commit from a counter row that is no longer there (only a hand-made deletion does that), the
+    invoice is refused at COMMIT, never written without a number or left out, and the order is rolled back whole;
+    with the row put back the series is looked at again and numbering goes on."""
+    env = make_env(make_postgres_database())
+    for i in (1, 2):
+        assert order(env, f"s{i}", key=f"k-{i}", role="sales").status_code == 201
+    with env.engine.begin() as conn:
+        conn.execute(text("DELETE FROM number_series"))
+    refused = order(env, "s3", key="k-3", role="sales")
+    assert refused.status_code == 409 and refused.json()["code"] == "CONFLICT", refused.json()
+    assert env.get("/subscriptions/s3").status_code == 404  # nothing of the order stayed
+    assert _numbers(env) == ["INV-2026-000001", "INV-2026-000002"]
+    with env.engine.begin() as conn:
+        conn.execute(text("INSERT INTO number_series (series, next_value) VALUES ('INV-2026', 3)"))
+    assert order(env, "s3", key="k-3", role="sales").status_code == 201  # the same key: nothing was remembered
+    assert _numbers(env) == ["INV-2026-000001", "INV-2026-000002", "INV-2026-000003"]

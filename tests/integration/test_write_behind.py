@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event, text
 
 from licensedesk.adapters.db import later
 from licensedesk.adapters.db.engine import create_engine, upgrade
+from licensedesk.services.ports import Conflict
 
 INSERT = "INSERT INTO number_series (series, next_value) VALUES (%(s)s, %(n)s)"
 
@@ -101,3 +102,50 @@ def test_an_instant_is_bound_in_utc_and_a_naive_one_refused(engine: Engine) -> N
         assert "'2026-07-01 00:30:00+00:00'" in later.bind(conn, "SELECT %(at)s", {"at": jst})
         with pytest.raises(ValueError, match="naive"):
             later.bind(conn, "SELECT %(at)s", {"at": datetime(2026, 7, 1, 9, 30)})
+
+
+def _prepared_names(conn: Any) -> set[str]:
+    return {r[0] for r in conn.execute(text("SELECT name FROM pg_prepared_statements WHERE name LIKE 'licensedesk%'"))}
+
+
+@pytest.mark.postgres
+def test_a_prepared_write_is_prepared_once_per_connection_and_sent_as_execute(engine: Engine) -> None:
+    sent = _sent(engine)
+    for n, series in enumerate(("A", "B"), 1):
+        with engine.begin() as conn:
+            later.defer_prepared(conn, INSERT, {"s": series, "n": n})
+    assert sum(s.startswith("PREPARE licensedesk_") for s in sent) == 1, sent  # the pool's one connection
+    executes = [s for s in sent if s.startswith("EXECUTE licensedesk_")]
+    assert len(executes) == 2 and executes[1].endswith("('B', 2);\nCOMMIT"), executes
+    assert _series(engine) == [("A", 1), ("B", 2)]
+
+
+@pytest.mark.postgres
+def test_after_a_rollback_the_server_is_asked_what_is_still_prepared(engine: Engine) -> None:
+    """psycopg deallocates every prepared statement after a rollback where it prepared statements of its own."""
+    with engine.begin() as conn:
+        later.defer_prepared(conn, INSERT, {"s": "A", "n": 1})
+    with engine.connect() as conn:
+        conn.begin()
+        for _ in range(6):  # psycopg prepares a statement met five times
+            conn.execute(text("SELECT count(*) FROM number_series WHERE series = :s"), {"s": "A"})
+        conn.rollback()  # psycopg: DEALLOCATE ALL
+        assert _prepared_names(conn) == set()
+        conn.rollback()
+    sent = _sent(engine)
+    with engine.begin() as conn:
+        later.defer_prepared(conn, INSERT, {"s": "B", "n": 2})
+    assert [s[:20] for s in sent[:2]] == ["SELECT name FROM pg_", "PREPARE licensedesk_"], sent
+    assert _series(engine) == [("A", 1), ("B", 2)]
+
+
+@pytest.mark.postgres
+def test_a_statement_dropped_unseen_is_a_conflict_and_prepared_again_next_time(engine: Engine) -> None:
+    with engine.begin() as conn:
+        later.defer_prepared(conn, INSERT, {"s": "A", "n": 1})
+    with pytest.raises(Conflict, match="prepared"), engine.begin() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")  # nothing in this module sees it
+        later.defer_prepared(conn, INSERT, {"s": "lost", "n": 2})
+    with engine.begin() as conn:
+        later.defer_prepared(conn, INSERT, {"s": "B", "n": 3})
+    assert _series(engine) == [("A", 1), ("B", 3)]

@@ -21,7 +21,7 @@ from licensedesk.domain.settlement import split_payment
 from licensedesk.domain.subscription import ChargeLine, Notice
 
 from . import lookups
-from .ports import UnitOfWork
+from .ports import IssuedNotice, UnitOfWork
 
 
 class Wanted(NamedTuple):
@@ -47,7 +47,7 @@ class Issued(NamedTuple):
 
 
 def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted],
-              new_subscriptions: Collection[str] = ()) -> list[Issued]:
+              new_subscriptions: Collection[str] = (), *, numbers_read: bool = True) -> list[Issued]:
     """Issue the documents ``wanted`` on ``day``, numbered in that order; the ones issued.
 
     A line whose (subscription, key) was already billed is dropped (one query for all): re-runs and
@@ -55,6 +55,10 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
     The lines of ``new_subscriptions`` (created in this transaction, their refs found free: DUPLICATE-REF)
     are not looked up, as no document can bill them yet (D-ORDER-NEW-UNBILLED).
     A document left without lines is not issued and takes no number. The caller records the notices.
+
+    ``numbers_read=False``: the caller does not read the numbers, so one invoice may be numbered as the transaction
+    commits, its notice recorded with it (``UnitOfWork.issue_at_commit``, D-ORDER-NUMBER-AT-COMMIT); then nothing is
+    returned and there is no notice left to record.
     """
     billed = uow.documents.charged_among([(line.subscription, line.key) for w in wanted for line in w.lines
                                           if line.subscription not in new_subscriptions])
@@ -67,7 +71,11 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
     # The counter stays locked from the numbers to commit: the documents' rows are built before they are taken.
     if len(drafts) == 1:  # an order's or a change's one document: numbered as it is written (D-DOC-NUMBERED-CTE)
         ((draft, policy),) = drafts
-        numbers = [uow.documents.add_one(draft, first_dunning_on(draft, policy), now, series_of(draft.kind, day))]
+        dunning_on, series = first_dunning_on(draft, policy), series_of(draft.kind, day)
+        if (not numbers_read and draft.kind is DocumentKind.INVOICE  # a credit note's number is read: after_issue
+                and uow.issue_at_commit(draft, dunning_on, now, series, _notice_of(draft, day))):
+            return []
+        numbers = [uow.documents.add_one(draft, dunning_on, now, series)]
     else:
         numbers = uow.documents.add_all([(draft, first_dunning_on(draft, policy)) for draft, policy in drafts], now,
                                         lambda: _numbers(uow, day, [draft for draft, _ in drafts]))
@@ -75,9 +83,15 @@ def issue_all(uow: UnitOfWork, day: date, now: datetime, wanted: Sequence[Wanted
     issued = []
     for (draft, _), number in zip(drafts, numbers, strict=True):
         after_issue(uow, draft, number, now)
-        kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
-        issued.append(Issued(draft.customer, number, Notice(kind, number, day, "ORD-FLOW", {"total": draft.total})))
+        kind, on, rule, details = _notice_of(draft, day)
+        issued.append(Issued(draft.customer, number, Notice(kind, number, on, rule, details)))
     return issued
+
+
+def _notice_of(draft: DocumentDraft, day: date) -> IssuedNotice:
+    """The notice of ``draft`` issued on ``day`` (its subject: the document's number)."""
+    kind = "invoice_issued" if draft.kind is DocumentKind.INVOICE else "credit_note_issued"
+    return IssuedNotice(kind, day, "ORD-FLOW", {"total": draft.total})
 
 
 def _numbers(uow: UnitOfWork, day: date, drafts: Sequence[DocumentDraft]) -> list[str]:

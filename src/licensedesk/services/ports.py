@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from licensedesk.domain.billing import DocumentDraft
 from licensedesk.domain.catalog import Offer
@@ -27,6 +27,14 @@ from .ports_web import WebStore as WebStore  # re-exported: uow.web (web session
 
 class Conflict(RuntimeError):
     """A write lost a race (a unique key or a version another transaction got to first): roll back, retry."""
+
+
+class IssuedNotice(NamedTuple):
+    """The notice of a document issued at commit (``UnitOfWork.issue_at_commit``): its subject is the number."""
+    kind: str
+    on: date
+    rule: str
+    details: dict[str, Any]
 
 
 class KeyInUse(Conflict):
@@ -165,3 +173,9 @@ class UnitOfWork(Protocol):
                  tb: TracebackType | None) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def issue_at_commit(self, draft: DocumentDraft, dunning_on: date | None, at: datetime, series: str,
+                        notice: IssuedNotice) -> bool:
+        """Issue ``draft`` numbered from ``series`` as the transaction commits, with its archive entry and ``notice``
+        (subject: the number); nobody in the transaction learns the number. False, doing nothing, where this unit of
+        work cannot (the caller issues it now)."""
+        ...

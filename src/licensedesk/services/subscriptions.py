@@ -24,7 +24,7 @@ from .context import CatalogPrices, Services
 from .ports import UnitOfWork
 
 
-def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *, new: bool = False) -> list[str]:
+def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *, new: bool = False) -> None:
     """Write what the aggregate recorded: events, notices, voids, and a document issued at once."""
     events, charges, notices, voids = sub.drain()
     subs.refresh_next_due(sub)
@@ -37,17 +37,18 @@ def persist(uow: UnitOfWork, sub: Subscription, now: datetime, svc: Services, *,
         uow.notices.add(notice, sub.customer, now)
     for key in voids:
         uow.documents.void_charge(sub.ref, key, now, "BILL-NONPAY-STOP")
-    return issue_lines(uow, sub.customer, charges, svc, now, sub, new_subscriptions=(sub.ref,) if new else ())
+    issue_lines(uow, sub.customer, charges, svc, now, sub, new_subscriptions=(sub.ref,) if new else ())
 
 
 def issue_lines(uow: UnitOfWork, customer: str, charges: list[ChargeLine], svc: Services, now: datetime,
-                sub: Subscription, new_subscriptions: Collection[str] = ()) -> list[str]:
+                sub: Subscription, new_subscriptions: Collection[str] = ()) -> None:
     """One document per (customer, due rule) over the lines; due dates come from the policy. The lines of
-    ``new_subscriptions`` (created in this transaction) are not looked up as billed before (``issue_all``)."""
+    ``new_subscriptions`` (created in this transaction) are not looked up as billed before (``issue_all``). Nobody
+    reads the numbers here: one invoice may be numbered as the transaction commits (D-ORDER-NUMBER-AT-COMMIT)."""
     issued = documents.issue_all(uow, svc.when(now).today, now, wanted_documents(customer, charges, sub.policy),
-                                 new_subscriptions)
-    uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
-    return [number for _, number, _ in issued]
+                                 new_subscriptions, numbers_read=False)
+    if issued:
+        uow.notices.add_issued([(notice, customer) for customer, _, notice in issued], now)
 
 
 def wanted_documents(customer: str, charges: list[ChargeLine], policy: Policy) -> list[documents.Wanted]:

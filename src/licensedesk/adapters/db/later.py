@@ -14,13 +14,18 @@ them (SQLite, or an engine not made by ``create_engine``). A rollback drops the 
 
 from __future__ import annotations
 
+import hashlib
+import re
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
+
+from licensedesk.services.ports import Conflict
 
 from . import direct
 from .tables import UtcDateTime
@@ -31,6 +36,14 @@ _QUEUE = "licensedesk_later"  # the DBAPI connection's info: [(sql, translate)] 
 _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
 _RAW: Mapping[str, Any] = {"no_parameters": True}  # the values are in the text
 _UTC = UtcDateTime()
+# The statements ``defer_prepared`` knows a connection has prepared (its psycopg connection → their names); none
+# known: the server is asked. psycopg itself sends DEALLOCATE ALL after a rollback (of a transaction or to a savepoint)
+# on a connection where it prepared statements of its own, which takes these too: then the connection is in doubt.
+_PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_PREFIX = "licensedesk_"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_NOT_PREPARED = "26000"  # invalid_sql_statement_name: dropped by something this module did not see (DDL, a pooler)
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open, so a rollback sends nothing
 
 
 def install(engine: Engine) -> None:
@@ -52,11 +65,21 @@ def install(engine: Engine) -> None:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
             dbapi.rollback()
+            _PREPARED.pop(dbapi, None)
             raise
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:
         conn.info.pop(_QUEUE, None)
+        _rolling_back(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "rollback_savepoint")
+    def _to_savepoint(conn: Connection, *_: Any) -> None:
+        _PREPARED.pop(conn.connection.dbapi_connection, None)
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_conn: Any, *_: Any) -> None:  # the pool rolls back a connection handed back in a transaction
+        _rolling_back(dbapi_conn)
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_conn: Any, record: Any) -> None:  # closed without commit or rollback: nothing goes later
@@ -75,6 +98,56 @@ def bind(conn: Connection, sql: str, values: Mapping[str, Any]) -> str:
     instants = {k: _UTC.process_bind_param(v, conn.dialect) for k, v in values.items() if isinstance(v, datetime)}
     with ClientCursor(driver) as cursor:  # only binds: mogrify sends nothing
         return cursor.mogrify(sql, {**values, **instants} if instants else values)
+
+
+def defer_prepared(conn: Connection, sql: str, values: Mapping[str, Any], translate: Translate | None = None) -> None:
+    """``defer`` of ``sql`` (psycopg's ``%(name)s`` parameters) with ``values``, as ``EXECUTE`` of a statement
+    prepared on this connection the first time it meets ``sql`` (``PREPARE``, a round trip of its own then, not under
+    any lock the queue's statements take): PostgreSQL parses and plans a text statement every time, and the order's
+    last statements were most of its parsing and planning (D-LATER-PREPARED)."""
+    if conn.engine not in _INSTALLED:
+        defer(conn, bind(conn, sql, values), translate)
+        return
+    name, keys = _prepared(conn, sql)
+    defer(conn, bind(conn, f"EXECUTE {name}({', '.join(f'%({k})s' for k in keys)})", values), translate)
+
+
+def _prepared(conn: Connection, sql: str) -> tuple[str, tuple[str, ...]]:
+    """The name ``sql`` is prepared under on ``conn``'s connection (preparing it now if need be) and its parameters'
+    names in ``$n`` order."""
+    name, text, keys = _numbered(sql)
+    dbapi = conn.connection.dbapi_connection
+    names = _PREPARED.get(dbapi)
+    if names is None:  # in doubt: ask the server (once after a rollback, or on a new connection)
+        _, rows = direct.run(conn, f"SELECT name FROM pg_prepared_statements WHERE starts_with(name, '{_PREFIX}')",
+                             None)
+        names = _PREPARED[dbapi] = {row[0] for row in rows}
+    if name not in names:
+        direct.run(conn, f"PREPARE {name} AS {text}", None)
+        names.add(name)
+    return name, keys
+
+
+@cache
+def _numbered(sql: str) -> tuple[str, str, tuple[str, ...]]:
+    """``sql`` with ``$n`` parameters: (the name it is prepared under, named after its text; the text; the names of
+    its parameters in ``$n`` order)."""
+    keys: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in keys:
+            keys.append(m.group(1))
+        return f"${keys.index(m.group(1)) + 1}"
+
+    text = _PLACEHOLDER.sub(number, sql)
+    assert "%" not in text, f"later.defer_prepared: a % that is not a parameter in {sql!r}"
+    return _PREFIX + hashlib.sha256(text.encode()).hexdigest()[:24], text, tuple(keys)
+
+
+def _rolling_back(dbapi: Any) -> None:
+    """A rollback is about to be sent on ``dbapi`` if a transaction is open: psycopg may deallocate all then."""
+    if dbapi is not None and dbapi.info.transaction_status != _IDLE:
+        _PREPARED.pop(dbapi, None)
 
 
 def defer(conn: Connection, sql: str, translate: Translate | None = None) -> None:
@@ -105,6 +178,9 @@ def _run(conn: Connection, sql: str, translators: list[Translate | None], queued
         else:
             conn.exec_driver_sql(sql, execution_options=_RAW)
     except DBAPIError as e:
+        if getattr(e.orig, "sqlstate", None) == _NOT_PREPARED:  # asked for and prepared again at the next try
+            _PREPARED.pop(conn.connection.dbapi_connection, None)
+            raise Conflict("the connection's prepared statements were dropped; nothing was done, try again") from e
         for translate in translators:
             mapped = translate(e) if translate is not None else None
             if mapped is not None:

@@ -60,6 +60,9 @@ def _insert_all(conn: Connection, table: Any, rows: list[dict[str, Any]], key: t
     return [ids[tuple(r[k] for k in key)] for r in rows]
 
 
+# The counter rows each engine's ``DocumentRepository`` found committed: they stay (D-ORDER-NUMBER-AT-COMMIT).
+_SERIES_FOUND: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+
 # ``document_number(series, c.n)`` written by PostgreSQL (D-DOC-NUMBERED-CTE): zero-padded to NUMBER_DIGITS, longer as is
 _NUMBER_SQL = (f"%(s)s || '-' || CASE WHEN c.n < 1{'0' * NUMBER_DIGITS} "
                f"THEN lpad(c.n::text, {NUMBER_DIGITS}, '0') ELSE c.n::text END")
@@ -523,6 +526,7 @@ class SubscriptionRepository:
 class DocumentRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._started: set[str] = set()  # series whose counter row this unit of work inserted (not committed yet)
 
     _TAKE = (update(t.number_series).where(t.number_series.c.series == bindparam("s"))
              .values(next_value=t.number_series.c.next_value + bindparam("k")).returning(t.number_series.c.next_value))
@@ -540,13 +544,17 @@ class DocumentRepository:
     def _from_counter(self, series: str, take: Callable[[], Any]) -> Any:
         """What ``take`` returns: a statement taking from ``series``' counter (``_TAKE``), None while the series has
         no row. Then the series is started (INSERT … ON CONFLICT DO NOTHING, so transactions racing for its first
-        number wait for one another) and ``take`` runs again."""
+        number wait for one another) and ``take`` runs again. A series found without starting it had a committed row,
+        which stays for good (no counter row is ever deleted): ``add_one_later`` may number from it."""
         taken = take()
         if taken is None:
             self.conn.execute(bulk.insert_ignoring(t.number_series, "series", self.conn.dialect.name),
                               {"series": series, "next_value": 1})
+            self._started.add(series)
             taken = take()
             assert taken is not None
+        elif series not in self._started:
+            _SERIES_FOUND.setdefault(self.conn.engine, set()).add(series)
         return taken
 
     @staticmethod
@@ -602,20 +610,42 @@ class DocumentRepository:
         if not bulk.is_postgres(self.conn):
             return self.add_all([(draft, dunning_on)], at,
                                 lambda: [document_number(series, self.take_numbers(series, 1))])[0]
+        sql, values = self._numbered(draft, dunning_on, at, series, loud=False)
+        with _conflicts():
+            return str(self._from_counter(series, lambda: _first(direct.run(self.conn, f"{sql} SELECT number FROM d",
+                                                                             values)[1])))
+
+    def add_one_later(self, draft: DocumentDraft, dunning_on: date | None, at: datetime, series: str
+                      ) -> tuple[str, dict[str, Any]] | None:
+        """PostgreSQL: ``add_one``'s statement, to be sent with COMMIT (D-ORDER-NUMBER-AT-COMMIT) by the caller, who
+        adds to it: its ``WITH`` queries (``d`` gives the document's ``id`` and ``number``) and their values. None
+        where this connection has not yet seen ``series``' counter row committed (``add_one`` starts it)."""
+        if series not in _SERIES_FOUND.get(self.conn.engine, ()):
+            return None
+        return self._numbered(draft, dunning_on, at, series, loud=True)
+
+    @staticmethod
+    def forget_series(engine: Engine, series: str) -> None:
+        """``series`` is no longer taken as having a row (a statement of ``add_one_later`` failed)."""
+        _SERIES_FOUND.get(engine, set()).discard(series)
+
+    def _numbered(self, draft: DocumentDraft, dunning_on: date | None, at: datetime, series: str, *, loud: bool
+                  ) -> tuple[str, dict[str, Any]]:
+        """``WITH c AS (counter), d AS (document RETURNING id, number), l AS (lines)`` and its values. Without a
+        counter row ``d`` inserts nothing, or, ``loud``, a document without a number, which the database refuses."""
         (document,), lines, _ = self._rows([(draft, dunning_on)], at)
         doc_of, params = bulk.unnest_of(self.conn, t.documents, [document], first=0)
         lines_of, line_params = bulk.unnest_of(self.conn, t.document_lines, lines, first=len(params))
         doc_keys, line_keys = ", ".join(f'"{k}"' for k in document), ", ".join(f'"{k}"' for k in lines[0])
+        counter = "(SELECT next_value - 1 AS n FROM c) AS c"
+        if loud:
+            counter = f"(SELECT 1) AS one LEFT JOIN {counter} ON true"
         sql = (f"WITH c AS ({_compiled(self._TAKE, self.conn.dialect)}), "
                f'd AS (INSERT INTO "{t.documents.name}" ("number", {doc_keys}) '
-               f"SELECT {_NUMBER_SQL}, v.* FROM (SELECT next_value - 1 AS n FROM c) AS c, {doc_of} AS v({doc_keys}) "
-               "RETURNING id, number), "
+               f"SELECT {_NUMBER_SQL}, v.* FROM {counter}, {doc_of} AS v({doc_keys}) RETURNING id, number), "
                f'l AS (INSERT INTO "{t.document_lines.name}" ("document_id", {line_keys}) '
-               f"SELECT d.id, v.* FROM d, {lines_of} AS v({line_keys})) "
-               "SELECT number FROM d")
-        values = {**params, **line_params, "s": series, "k": 1}
-        with _conflicts():
-            return str(self._from_counter(series, lambda: _first(direct.run(self.conn, sql, values)[1])))
+               f"SELECT d.id, v.* FROM d, {lines_of} AS v({line_keys}))")
+        return sql, {**params, **line_params, "s": series, "k": 1}
 
     def charged(self, subscription: str, key: str) -> bool:
         return (subscription, key) in self.charged_among([(subscription, key)])

@@ -78,30 +78,32 @@ class ApiRepository:
         self.conn.execute(self._ADD_AUDIT, {**entry, "prev_hash": prev, "hash": digest})
 
     # PostgreSQL: the idempotency record, the chain's lock and the entry hashed by the server (same formula as
-    # the SQLite branch and ``audit.digest``), sent as one string (D-API-AUDIT-ONE-TRIP). Each statement of a
-    # multi-statement string takes its own snapshot (READ COMMITTED), so the INSERT sees the last entry committed
-    # by whoever held the lock before. JSON goes as ``json.dumps`` text, as SQLAlchemy's JSON type binds it.
+    # the SQLite branch and ``audit.digest``), sent in one string (D-API-AUDIT-ONE-TRIP), the two INSERTs as
+    # statements prepared once per connection (D-LATER-PREPARED). Each statement of a multi-statement string takes
+    # its own snapshot (READ COMMITTED), so the INSERT sees the last entry committed by whoever held the lock
+    # before. JSON goes as ``json.dumps`` text, as SQLAlchemy's JSON type binds it.
     _REMEMBER_PG = ("INSERT INTO api_idempotency (actor, key, method, path, body_hash, status, response, created_at) "
                     "VALUES (%(actor)s, %(key)s, %(method)s, %(path)s, %(body_hash)s, %(status)s, %(response)s::json, "
-                    "%(at)s);\n")
-    _APPEND_PG = (f"SELECT pg_advisory_xact_lock({AUDIT_LOCK});\n"
-                  "INSERT INTO audit_log (at, actor, action, target, before, after, prev_hash, hash) "
-                  "SELECT %(a_at)s, %(a_actor)s, %(a_action)s, %(a_target)s, %(a_before)s::json, %(a_after)s::json, "
+                    "%(at)s)")
+    _LOCK_PG = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"
+    _APPEND_PG = ("INSERT INTO audit_log (at, actor, action, target, before, after, prev_hash, hash) "
+                  "SELECT %(a_at)s::timestamptz, %(a_actor)s, %(a_action)s, %(a_target)s, %(a_before)s::json, %(a_after)s::json, "
                   "last.hash, encode(sha256(convert_to(last.hash || %(a_canonical)s, 'UTF8')), 'hex') "
                   "FROM (SELECT coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), %(a_genesis)s)"
                   " AS hash) AS last")
 
     def _append_in_one_round_trip(self, entry: dict[str, Any], canonical: str, genesis: str,
                                   remember: Remembered | None) -> None:
-        values = {"a_at": entry["at"].astimezone(UTC), "a_actor": entry["actor"], "a_action": entry["action"],
-                  "a_target": entry["target"], "a_before": json.dumps(entry["before"]),
-                  "a_after": json.dumps(entry["after"]), "a_canonical": canonical, "a_genesis": genesis}
-        sql = self._APPEND_PG
+        # last before the commit (``mutate``): sent with COMMIT, one round trip for all (D-WRITE-BEHIND)
         if remember is not None:
-            sql = self._REMEMBER_PG + sql
-            values.update(remember._asdict(), response=json.dumps(remember.response), at=remember.at.astimezone(UTC))
-        # last before the commit (``mutate``): sent with COMMIT, one round trip for both (D-WRITE-BEHIND)
-        later.defer(self.conn, later.bind(self.conn, sql, values), partial(_key_in_use, remember))
+            later.defer_prepared(self.conn, self._REMEMBER_PG, {
+                **remember._asdict(), "response": json.dumps(remember.response), "at": remember.at.astimezone(UTC)},
+                partial(_key_in_use, remember))
+        later.defer(self.conn, self._LOCK_PG)
+        later.defer_prepared(self.conn, self._APPEND_PG, {
+            "a_at": entry["at"].astimezone(UTC), "a_actor": entry["actor"], "a_action": entry["action"],
+            "a_target": entry["target"], "a_before": json.dumps(entry["before"]), "a_after": json.dumps(entry["after"]),
+            "a_canonical": canonical, "a_genesis": genesis})
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
 
+from licensedesk.domain.billing import DocumentDraft
 from licensedesk.services import ports
 
+from . import bulk, issue_later
 from .repositories import (
     CustomerRepository,
     DocumentRepository,
@@ -116,3 +119,14 @@ class SqlUnitOfWork:
         assert self._conn is not None
         self._conn.rollback()
         self._conn.begin()
+
+    def issue_at_commit(self, draft: DocumentDraft, dunning_on: date | None, at: datetime, series: str,
+                        notice: ports.IssuedNotice) -> bool:
+        """PostgreSQL, notices and mail queued for real (not a what-if): D-ORDER-NUMBER-AT-COMMIT."""
+        conn = self._conn
+        assert conn is not None
+        if not (self.queue_mail and bulk.is_postgres(conn)):
+            return False
+        documents, outbox = self.documents, self.outbox
+        assert isinstance(documents, DocumentRepository) and isinstance(outbox, OutboxRepository)
+        return issue_later.issue(conn, documents, outbox, draft, dunning_on, at, series, notice)
