@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from licensedesk.adapters.db import later
 from licensedesk.adapters.db.engine import create_engine, upgrade
@@ -149,3 +150,24 @@ def test_a_statement_dropped_unseen_is_a_conflict_and_prepared_again_next_time(e
     with engine.begin() as conn:
         later.defer_prepared(conn, INSERT, {"s": "B", "n": 3})
     assert _series(engine) == [("A", 1), ("B", 3)]
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_rolls_back_and_the_next_unit_of_work_gets_a_new_one(engine: Engine) -> None:
+    """The rollback listener must not touch a connection the server ended (SQLAlchemy would refuse to reconnect
+    inside the invalid transaction and the rollback itself would fail)."""
+    admin = create_engine(str(engine.url.render_as_string(hide_password=False)))
+    with engine.connect() as conn:
+        conn.begin()
+        later.defer(conn, later.bind(conn, INSERT, {"s": "lost", "n": 1}))
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.begin() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError):
+            conn.execute(text("SELECT 1"))
+        assert conn.invalidated
+        conn.rollback()
+    admin.dispose()
+    with engine.begin() as conn:
+        later.defer(conn, later.bind(conn, INSERT, {"s": "kept", "n": 2}))
+    assert _series(engine) == [("kept", 2)]

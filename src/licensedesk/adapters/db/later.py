@@ -70,12 +70,15 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:
+        if conn.invalidated:  # the connection is lost: its pool record's info is cleared before it is used again
+            return
         conn.info.pop(_QUEUE, None)
         _rolling_back(conn.connection.dbapi_connection)
 
     @event.listens_for(engine, "rollback_savepoint")
     def _to_savepoint(conn: Connection, *_: Any) -> None:
-        _PREPARED.pop(conn.connection.dbapi_connection, None)
+        if not conn.invalidated:
+            _PREPARED.pop(conn.connection.dbapi_connection, None)
 
     @event.listens_for(engine, "reset")
     def _reset(dbapi_conn: Any, *_: Any) -> None:  # the pool rolls back a connection handed back in a transaction
