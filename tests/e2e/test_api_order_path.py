@@ -201,7 +201,7 @@ def test_plain_json_of_an_ordered_subscription_is_jsonable_encoders(tmp_path: Pa
 # --- session 7: three statements fewer per order, the same rows stored --------------------------------------------
 
 _STORED = ("subscriptions", "subscription_events", "upstream_jobs", "documents", "document_lines", "archive_queue",
-           "notices", "outbox_messages")
+           "notices", "outbox_messages", "api_idempotency", "audit_log")
 
 
 def _stored(env: Env) -> dict[str, list[Any]]:

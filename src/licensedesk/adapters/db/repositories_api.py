@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from licensedesk.services.ports import KeyInUse
-from licensedesk.services.ports_api import Remembered
+from licensedesk.services.ports_api import AuditTexts, Remembered
 
 from . import direct, later
 from .tables_api import api_idempotency, api_tokens, api_users, audit_log
@@ -66,9 +66,9 @@ class ApiRepository:
             raise KeyInUse(f"Idempotency-Key {key!r} of {actor} was recorded by another request") from e
 
     def append_audit(self, entry: dict[str, Any], canonical: str, genesis: str,
-                     remember: Remembered | None) -> None:
+                     remember: Remembered | None, texts: AuditTexts | None = None) -> None:
         if self.conn.dialect.name == "postgresql":
-            self._append_in_one_round_trip(entry, canonical, genesis, remember)
+            self._append_in_one_round_trip(entry, canonical, genesis, remember, texts)
             return
         if remember is not None:
             self.remember(*remember)
@@ -93,17 +93,20 @@ class ApiRepository:
                   " AS hash) AS last")
 
     def _append_in_one_round_trip(self, entry: dict[str, Any], canonical: str, genesis: str,
-                                  remember: Remembered | None) -> None:
+                                  remember: Remembered | None, texts: AuditTexts | None) -> None:
         # last before the commit (``mutate``): sent with COMMIT, one round trip for all (D-WRITE-BEHIND)
+        if texts is None:
+            texts = AuditTexts(json.dumps(entry["before"]), json.dumps(entry["after"]), None)
         if remember is not None:
+            response = texts.response if texts.response is not None else json.dumps(remember.response)
             later.defer_prepared(self.conn, self._REMEMBER_PG, {
-                **remember._asdict(), "response": json.dumps(remember.response), "at": remember.at.astimezone(UTC)},
+                **remember._asdict(), "response": response, "at": remember.at.astimezone(UTC)},
                 partial(_key_in_use, remember))
         later.defer(self.conn, self._LOCK_PG)
         later.defer_prepared(self.conn, self._APPEND_PG, {
             "a_at": entry["at"].astimezone(UTC), "a_actor": entry["actor"], "a_action": entry["action"],
-            "a_target": entry["target"], "a_before": json.dumps(entry["before"]), "a_after": json.dumps(entry["after"]),
-            "a_canonical": canonical, "a_genesis": genesis})
+            "a_target": entry["target"], "a_before": texts.before, "a_after": texts.after, "a_canonical": canonical,
+            "a_genesis": genesis})
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]

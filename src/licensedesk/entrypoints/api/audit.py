@@ -14,7 +14,7 @@ from typing import Any
 
 from licensedesk.services.context import Services
 from licensedesk.services.ports import UnitOfWork
-from licensedesk.services.ports_api import Remembered
+from licensedesk.services.ports_api import AuditTexts, Remembered
 
 from .encode import plain_json
 
@@ -37,11 +37,14 @@ def append(uow: UnitOfWork, at: datetime, actor: str, action: str, target: str, 
 
     The store links the entry to the last one under the chain's lock (``digest``'s formula; on PostgreSQL the
     record, the lock and the entry are one round trip, D-API-AUDIT-ONE-TRIP)."""
+    # the JSON columns give floats/ints back as stored; round-trip once so the hash is of what is stored (and the store
+    # is handed that text: the answer remembered with it is the same value when it is ``after`` itself, as in mutate)
+    before_text, after_text = json.dumps(plain_json(before)), json.dumps(plain_json(after))
     entry = {"at": at.astimezone(UTC), "actor": actor, "action": action, "target": target,
-             "before": plain_json(before), "after": plain_json(after)}
-    # the JSON columns give floats/ints back as stored; round-trip once so the hash is of what is stored
-    entry["before"], entry["after"] = json.loads(json.dumps(entry["before"])), json.loads(json.dumps(entry["after"]))
-    uow.api.append_audit(entry, canonical(entry), GENESIS, remember)
+             "before": json.loads(before_text), "after": json.loads(after_text)}
+    texts = AuditTexts(before_text, after_text, after_text if remember is not None and remember.response is after
+                       else None)
+    uow.api.append_audit(entry, canonical(entry), GENESIS, remember, texts)
 
 
 def verify(svc: Services) -> dict[str, Any]:
