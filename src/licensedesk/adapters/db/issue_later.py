@@ -8,8 +8,8 @@ went there. When nobody in the transaction reads the number, the statement that 
 (``later``), and what needs the number is written by the same statement from the document's row: the archive entry
 (as ``ArchiveRepository.enqueue_all``), the notice (as ``Notices.add_issued``) and its outbox message, whose payload
 is the text ``_message`` makes with the number put in by PostgreSQL (``to_json``, the text ``json.dumps`` makes of
-an ASCII string). The lock is then held for
-the COMMIT's round trip alone. Rows, ids and their order are those of the path that reads the number.
+an ASCII string, as every document number is). The lock is then held for the COMMIT's round trip alone. Rows, ids
+and their order are those of the path that reads the number.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ _THEN = (", a AS (INSERT INTO archive_queue (document_number, queued_at, attempt
          "%(n_at)s::timestamptz FROM d RETURNING id, kind, subject, on_date, rule, details) "
          "INSERT INTO outbox_messages (notice_id, kind, payload, customer_ref, recipient, status, attempts, "
          "next_attempt_at, created_at, last_error) "
-         "SELECT n.id, n.kind, (%(m_head)s || to_json(n.subject)::text || %(m_tail)s)::json, %(m_customer)s, %(m_recipient)s, %(m_status)s, %(m_attempts)s::integer, "
-         "%(m_next_attempt_at)s::timestamptz, %(m_created_at)s::timestamptz, %(m_last_error)s FROM n")
+         "SELECT n.id, n.kind, (%(m_head)s || to_json(n.subject)::text || %(m_tail)s)::json, %(m_customer)s, "
+         "%(m_recipient)s, %(m_status)s, %(m_attempts)s::integer, %(m_next_attempt_at)s::timestamptz, "
+         "%(m_created_at)s::timestamptz, %(m_last_error)s FROM n")
 
 # the tables this statement writes: a unique key of one of them hit means another transaction got there first
 _WRITTEN = {t.number_series.name, t.documents.name, t.document_lines.name, archive_queue.name, t.notices.name,
@@ -63,7 +64,8 @@ def issue(conn: Connection, documents: DocumentRepository, outbox: OutboxReposit
     head, tail = json.dumps(_message(Notice(notice.kind, _SUBJECT, notice.on, notice.rule, notice.details), customer,
                                      at, None, None)["payload"]).split(json.dumps(_SUBJECT))
     values = {**values, "q_at": at, "n_kind": notice.kind, "n_customer": customer, "n_on": notice.on,
-              "n_rule": notice.rule, "n_details": json.dumps(notice.details), "n_at": at, "m_head": head, "m_tail": tail,
+              "n_rule": notice.rule, "n_details": json.dumps(notice.details), "n_at": at,
+              "m_head": head, "m_tail": tail,
               **{f"m_{k}": v for k, v in route.items() if k != "customer_ref"}, "m_customer": customer}
     engine = conn.engine
 

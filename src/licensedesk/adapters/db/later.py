@@ -8,6 +8,10 @@ connection executes, or with ``COMMIT``, the string ending in it. Statements sti
 so rows, ids and sequence values are those of the plain path; only an error of a queued statement surfaces later,
 at the next statement or at commit, and ``translate`` maps it as the plain path would have (a lost race: ``Conflict``).
 
+``defer_prepared`` queues ``EXECUTE`` of a statement prepared once per connection instead of the statement's text, so
+PostgreSQL neither parses nor plans it again (D-LATER-PREPARED); the invoice numbered at commit goes so
+(``issue_later``, D-ORDER-NUMBER-AT-COMMIT).
+
 ``install(engine)`` adds the listeners that send the queue; ``defer`` runs a statement at once on an engine without
 them (SQLite, or an engine not made by ``create_engine``). A rollback drops the queue.
 """

@@ -87,7 +87,8 @@ class ApiRepository:
                     "%(at)s)")
     _LOCK_PG = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"
     _APPEND_PG = ("INSERT INTO audit_log (at, actor, action, target, before, after, prev_hash, hash) "
-                  "SELECT %(a_at)s::timestamptz, %(a_actor)s, %(a_action)s, %(a_target)s, %(a_before)s::json, %(a_after)s::json, "
+                  "SELECT %(a_at)s::timestamptz, %(a_actor)s, %(a_action)s, %(a_target)s, %(a_before)s::json, "
+                  "%(a_after)s::json, "
                   "last.hash, encode(sha256(convert_to(last.hash || %(a_canonical)s, 'UTF8')), 'hex') "
                   "FROM (SELECT coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), %(a_genesis)s)"
                   " AS hash) AS last")
