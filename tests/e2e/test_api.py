@@ -4,6 +4,7 @@ in English and Japanese, roles, customer scoping, idempotency, the audit chain, 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -254,6 +255,27 @@ def test_another_write_losing_a_race_answers_conflict_not_in_progress(env: Env,
     assert order(env, key="k-lost").status_code == 201  # the key was not used up
 
 
+def test_a_customers_mail_language_is_read_and_changed_through_the_api(env: Env) -> None:
+    """D-MAIL-LANGUAGE as on the console's customer page: ja by default; sales, billing and admin change it
+    (audited); a customer user reads its own."""
+    assert env.get("/customers/acme/mail-language").json() == {"customer": "acme", "mail_language": "ja"}
+    changed = env.post("/customers/acme/mail-language", {"language": "en"}, role="billing", key="ml-1")
+    assert changed.status_code == 200 and changed.json() == {"customer": "acme", "mail_language": "en"}
+    assert env.get("/customers/acme/mail-language", role="customer").json()["mail_language"] == "en"
+    assert env.get("/customers/sakura/mail-language").json()["mail_language"] == "ja"  # one customer's setting
+    refused(env.get("/customers/sakura/mail-language", role="customer"), 404, "NOT-FOUND")
+    refused(env.post("/customers/acme/mail-language", {"language": "ja"}, role="customer"), 403, "AUTH-ROLE")
+    refused(env.post("/customers/acme/mail-language", {"language": "fr"}), 422, "INVALID-INPUT")
+    refused(env.post("/customers/nobody/mail-language", {"language": "en"}), 404, "NOT-FOUND")
+    refused(env.get("/customers/nobody/mail-language"), 404, "NOT-FOUND")
+    with env.engine.connect() as conn:
+        entry = conn.execute(text("SELECT actor, target, before, after FROM audit_log "
+                                  "WHERE action = 'customer.mail_language'")).one()
+    assert entry[:2] == ("u-billing", "customer:acme")
+    assert [json.loads(x) if isinstance(x, str) else x for x in entry[2:]] == [
+        {"mail_language": "ja"}, {"customer": "acme", "mail_language": "en"}]
+
+
 def test_customer_user_sees_only_its_own_customer(env: Env) -> None:
     order(env, "s1", "acme-t")
     order(env, "s2", "sakura-t")
@@ -307,6 +329,8 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("POST", "/documents/INV-0/apply-credit", {}, ("admin", "billing")),
     ("GET", "/customers/acme/credit", None, ROLES),
     ("GET", "/customers/acme/statement", None, ROLES),
+    ("GET", "/customers/acme/mail-language", None, ROLES),
+    ("POST", "/customers/nobody/mail-language", {"language": "en"}, ("admin", "sales", "billing")),
     ("POST", "/customers/nobody/refund", {"amount": 1}, ("admin", "billing")),
     # volume licensing (v1_agreements)
     *[("GET", p, None, ROLES) for p in ("/agreements", "/agreements/nope", "/enrollments", "/enrollments/nope",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
@@ -78,6 +78,10 @@ class AutoRenewIn(Body):
 
 class BillingIn(Body):
     billing: Billing
+
+
+class MailLanguageIn(Body):
+    language: Literal["ja", "en"]  # services.preferences.MAIL_LANGUAGES
 
 
 class PayIn(Body):

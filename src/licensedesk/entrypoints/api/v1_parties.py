@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from licensedesk.domain.errors import NotFound
-from licensedesk.services import parties
+from licensedesk.services import parties, preferences
+from licensedesk.services.context import Services
 
 from . import views
 from .context import Caller, Ctx, IdempotencyKey, mutate, page
-from .schemas import CustomerIn, Page, TenantIn
+from .schemas import CustomerIn, MailLanguageIn, Page, TenantIn
 from .security import STAFF, Role, require
 
 router = APIRouter()
@@ -48,6 +50,30 @@ def create_customer(ctx: Ctx, actor: Caller, request: Request, body: CustomerIn,
     return mutate(ctx, request, actor, SALES, key, action="customer.create", target=f"customer:{body.ref}",
                   body=fields, status=201,
                   run=lambda svc, now: views.customer(parties.register_customer(svc, now, **fields)))
+
+
+@router.get("/customers/{ref}/mail-language", tags=["customers"])
+def get_mail_language(ctx: Ctx, actor: Caller, ref: str) -> dict[str, Any]:
+    """The language of the customer's notices by e-mail: ``ja`` unless it chose ``en`` (D-MAIL-LANGUAGE)."""
+    actor.scope(ref)
+    with ctx.svc.uow() as uow:
+        parties.customer_of(uow, ref)  # 404 for a customer that does not exist
+    return {"customer": ref, "mail_language": preferences.mail_language(ctx.svc, ref)}
+
+
+@router.post("/customers/{ref}/mail-language", tags=["customers"])
+def set_mail_language(ctx: Ctx, actor: Caller, request: Request, ref: str, body: MailLanguageIn,
+                      key: IdempotencyKey = None) -> JSONResponse:
+    """Change the language of the customer's notices by e-mail (who talks to the customer: sales, billing, admin,
+    as on the console's customer page); audited as ``customer.mail_language``."""
+
+    def change(svc: Services, now: datetime) -> dict[str, str]:
+        preferences.set_mail_language(svc, now, ref, body.language)
+        return {"customer": ref, "mail_language": body.language}
+
+    return mutate(ctx, request, actor, (Role.SALES, Role.BILLING), key, action="customer.mail_language",
+                  target=f"customer:{ref}", body=body.model_dump(mode="json"), run=change,
+                  before=lambda svc: {"mail_language": preferences.mail_language(svc, ref)})
 
 
 @router.post("/tenants", status_code=201, tags=["tenants"])
