@@ -25,7 +25,9 @@ from .context import ApiContext
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
-    for module in (v1_parties, v1_subscriptions, v1_previews, v1_billing, v1_documents, v1_simulate, v1_agreements,
+    # routes are tried in this order, each miss a few dozen Python calls: orders, the busiest path, come first
+    # (no two routers share a path, so the order decides nothing else; D-API-ROUTER-ORDER)
+    for module in (v1_subscriptions, v1_parties, v1_previews, v1_billing, v1_documents, v1_simulate, v1_agreements,
                    v1_transfers):
         api.include_router(module.router)
     return api
