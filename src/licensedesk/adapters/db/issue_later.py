@@ -18,11 +18,11 @@ import json
 from datetime import date, datetime
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from licensedesk.domain.billing import DocumentDraft
 from licensedesk.domain.subscription import Notice
-from licensedesk.services.ports import Conflict, IssuedNotice
+from licensedesk.services.ports import IssuedNotice
 
 from . import later
 from . import tables as t
@@ -40,13 +40,13 @@ _THEN = (", a AS (INSERT INTO archive_queue (document_number, queued_at, attempt
          "%(n_at)s::timestamptz FROM d RETURNING id, kind, subject, on_date, rule, details) "
          "INSERT INTO outbox_messages (notice_id, kind, payload, customer_ref, recipient, status, attempts, "
          "next_attempt_at, created_at, last_error) "
-         "SELECT n.id, n.kind, (%(m_head)s || to_json(n.subject)::text || %(m_tail)s)::json, %(m_customer)s, "
+         "SELECT n.id, n.kind, (%(m_head)s || to_json(n.subject)::text || %(m_tail)s)::json, %(m_customer_ref)s, "
          "%(m_recipient)s, %(m_status)s, %(m_attempts)s::integer, %(m_next_attempt_at)s::timestamptz, "
          "%(m_created_at)s::timestamptz, %(m_last_error)s FROM n")
 
-# the tables this statement writes: a unique key of one of them hit means another transaction got there first
-_WRITTEN = {t.number_series.name, t.documents.name, t.document_lines.name, archive_queue.name, t.notices.name,
-            outbox_messages.name}
+# a unique key of a table this statement writes hit: another transaction got there first
+_LOST_RACE = later.lost_race_on(t.number_series.name, t.documents.name, t.document_lines.name, archive_queue.name,
+                                t.notices.name, outbox_messages.name)
 
 
 def issue(conn: Connection, documents: DocumentRepository, outbox: OutboxRepository, draft: DocumentDraft,
@@ -66,14 +66,12 @@ def issue(conn: Connection, documents: DocumentRepository, outbox: OutboxReposit
     values = {**values, "q_at": at, "n_kind": notice.kind, "n_customer": customer, "n_on": notice.on,
               "n_rule": notice.rule, "n_details": json.dumps(notice.details), "n_at": at,
               "m_head": head, "m_tail": tail,
-              **{f"m_{k}": v for k, v in route.items() if k != "customer_ref"}, "m_customer": customer}
+              **{f"m_{k}": v for k, v in route.items()}}
     engine = conn.engine
 
     def lost(e: DBAPIError) -> Exception | None:
         DocumentRepository.forget_series(engine, series)  # whatever failed, start from the counter again next time
-        if isinstance(e, IntegrityError) and later.table_of(e) in _WRITTEN:
-            return Conflict(str(e.orig))
-        return None
+        return _LOST_RACE(e)
 
     later.defer_prepared(conn, sql + _THEN, values, lost)
     return True

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from licensedesk.services.ports import Conflict
 
@@ -193,6 +193,18 @@ def _run(conn: Connection, sql: str, translators: list[Translate | None], queued
             if mapped is not None:
                 raise mapped from e
         raise
+
+
+def lost_race_on(*tables: str) -> Translate:
+    """A translator: a unique key of one of ``tables`` hit means another transaction wrote that row first
+    (``Conflict``); any other error is left as it is."""
+
+    def translate(e: DBAPIError) -> Exception | None:
+        if isinstance(e, IntegrityError) and table_of(e) in tables:
+            return Conflict(str(e.orig))
+        return None
+
+    return translate
 
 
 def constraint_of(e: DBAPIError) -> str | None:

@@ -14,11 +14,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from licensedesk.domain.parties import Customer
 from licensedesk.domain.subscription import Notice
-from licensedesk.services.ports import Conflict
 from licensedesk.services.ports_outbox import OutboxStatus
 
 from . import bulk, later
@@ -238,11 +236,8 @@ class OutboxNoticeRepository(NoticeRepository):
                     _lost_race)
 
 
-def _lost_race(e: Exception) -> Conflict | None:
-    """A write of the notice or its message hit a unique key: another transaction recorded it first."""
-    if isinstance(e, IntegrityError) and later.table_of(e) in (t.notices.name, om.name):
-        return Conflict(str(e.orig))
-    return None
+# a write of the notice or its message hit a unique key: another transaction recorded it first
+_lost_race = later.lost_race_on(t.notices.name, om.name)
 
 
 _NOTICE_COLUMNS = ("kind", "customer_ref", "subject", "on_date", "rule", "details", "created_at")
