@@ -242,3 +242,43 @@ def test_request_handler_threads_come_from_the_settings(tmp_path: Path) -> None:
         assert client.portal is not None and client.portal.call(tokens) == 3
     with pytest.raises(ValueError, match="api_threads"):
         Settings(api_threads=0)
+
+
+def test_the_server_start_up_is_frozen_while_it_runs_and_handed_back_after(tmp_path: Path) -> None:
+    """D-API-GC: full collections leave alone what start-up made; requests' cycles are still collected."""
+    import gc
+    import weakref
+
+    from fastapi.testclient import TestClient
+
+    from licensedesk.config import Settings
+    from licensedesk.entrypoints.api.app import create_app, start_up_left_alone
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    assert gc.get_freeze_count() == 0
+    settings = Settings(database_url=f"sqlite+pysqlite:///{tmp_path / 'gc.sqlite3'}")
+    before = Cycle()
+    with TestClient(create_app(settings, run_scheduler=False)) as client:
+        assert gc.get_freeze_count() > 0
+        assert client.get("/healthz").status_code == 200
+        during = Cycle()
+        made_during = weakref.ref(during)
+        del during
+        gc.collect()
+        assert made_during() is None  # made after start-up: collected as usual
+    assert gc.get_freeze_count() == 0
+    left_before = weakref.ref(before)
+    del before
+    gc.collect()
+    assert left_before() is None  # handed back when the server stopped
+
+    gc.freeze()  # a process that froze objects itself keeps them frozen
+    try:
+        with start_up_left_alone():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -74,13 +74,21 @@ def test_overlapping_ticks_give_everything_back_when_the_last_one_ends() -> None
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
-def test_a_process_frozen_before_the_tick_stays_frozen() -> None:
-    """``simulate`` freezes its start-up (D-CLI-SIMULATE-GC); a tick must not hand those objects back."""
+def test_a_process_frozen_before_the_tick_stays_as_frozen_as_it_was() -> None:
+    """``simulate`` and the server freeze their start-up (D-CLI-SIMULATE-GC, D-API-GC): a tick must not hand those
+    objects back, nor freeze more, which nothing could undo (a cycle alive at the tick's start would live on)."""
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
+        before = gc.get_threshold()
+        old = _Cycle()  # alive when the tick starts, garbage during it
+        gone = weakref.ref(old)
         with scheduler._older_objects_not_scanned():
-            pass
-        assert gc.get_freeze_count() >= frozen
+            del old
+            assert gc.get_threshold() == (scheduler.TICK_YOUNG_OBJECTS, *before[1:])
+            assert gc.get_freeze_count() <= frozen  # (a frozen object freed by its reference count leaves it)
+        assert 0 < gc.get_freeze_count() <= frozen and gc.get_threshold() == before
+        gc.collect()
+        assert gone() is None  # the tick did not freeze the cycle that was alive at its start
     finally:
         gc.unfreeze()

@@ -63,13 +63,16 @@ def _older_objects_not_scanned() -> Iterator[None]:
     walked every object of the process (the code, SQLAlchemy's metadata): about a fifth of the invoice run's CPU.
     Nothing is lost: objects created during the tick are collected as usual, and the last tick to end (ticks may
     overlap in a server's threads) hands the older ones back to the collector and its thresholds back. A process
-    that had frozen objects itself before (``simulate``'s start-up, D-CLI-SIMULATE-GC) keeps them frozen:
-    ``gc.unfreeze`` would hand back everything frozen, not only what the tick froze."""
+    that had frozen objects itself before (the server's start-up, D-API-GC; ``simulate``'s, D-CLI-SIMULATE-GC)
+    freezes nothing more: its start-up, the bulk of what full collections walked, is out of their way already,
+    and ``gc.unfreeze`` would hand back everything frozen, not only what the tick froze, so a second freeze
+    could never be undone (a server ticking every minute would keep every cycle alive at a tick's start)."""
     with _GC_LOCK:
         global _TICKS_RUNNING, _THRESHOLDS, _UNFREEZE
         if _TICKS_RUNNING == 0:
             _THRESHOLDS, _UNFREEZE = gc.get_threshold(), gc.get_freeze_count() == 0
-            gc.freeze()
+            if _UNFREEZE:
+                gc.freeze()
             gc.set_threshold(TICK_YOUNG_OBJECTS, *_THRESHOLDS[1:])
         _TICKS_RUNNING += 1
     try:
