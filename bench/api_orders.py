@@ -17,7 +17,9 @@ A warm-up of ``--warmup`` orders (not counted) comes first. Prints requests/s, l
 and the errors by status. The client runs on the same machine and takes CPU from the server: the CPU
 time (user + system, from /proc) spent during the timed orders by the server's processes, by the
 PostgreSQL backends connected to the benchmark's database and by the client itself is printed per
-order, with the machine's idle share and the number of PostgreSQL sessions opened meanwhile.
+order, with the machine's idle share and the number of PostgreSQL sessions opened meanwhile. How the client's
+keep-alive connections are split over the server's processes is sampled from ``/proc`` every 0.5 s (a burst
+of connections tends to land on one process; D-API-KEEPALIVE-SPREAD).
 ``--concurrency`` takes a comma-separated list for a sweep (one server and database per value).
 
     .venv/bin/python bench/api_orders.py                     # PostgreSQL on 127.0.0.1, workers = cores
@@ -33,6 +35,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -97,6 +100,77 @@ def _processes(group: int) -> tuple[list[int], list[int]]:
         elif name == "postgres" or name.startswith("postgres:"):
             postgres.append(pid)
     return server, postgres
+
+
+def _sockets(pid: int) -> set[int]:
+    """The socket inodes process ``pid`` holds open."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    except OSError:
+        pass
+    return inodes
+
+
+def _is_worker(pid: int) -> bool:
+    """Whether ``pid`` is one of uvicorn's worker processes (spawned by multiprocessing), not its supervisor
+    or multiprocessing's resource tracker."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"spawn_main" in cmdline.read()
+    except OSError:
+        return False
+
+
+def connection_split(pids: list[int], port: int) -> list[int]:
+    """How many established connections to ``port`` each of ``pids`` holds, busiest first (from /proc)."""
+    held = {pid: _sockets(pid) for pid in pids}
+    established = set()
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                established.add(int(fields[9]))
+    return sorted((len(inodes & established) for inodes in held.values()), reverse=True)
+
+
+class SplitSampler:
+    """Samples ``connection_split`` every ``every`` s in a thread while the orders run: how evenly the
+    server's processes share the client's keep-alive connections (D-API-KEEPALIVE-SPREAD)."""
+
+    def __init__(self, pids: list[int], port: int, every: float = 0.5) -> None:
+        self.samples: list[list[int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pids, port, every), daemon=True)
+
+    def _run(self, pids: list[int], port: int, every: float) -> None:
+        while not self._stop.wait(every):
+            split = connection_split(pids, port)
+            if sum(split):
+                self.samples.append(split)
+
+    def __enter__(self) -> SplitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "no sample"
+        busiest = statistics.fmean(s[0] / sum(s) for s in self.samples)
+        shown = lambda s: "/".join(map(str, s))  # noqa: E731
+        return (f"first {shown(self.samples[0])}, last {shown(self.samples[-1])}, the busiest process held "
+                f"{100 * busiest:.0f} % on average over {len(self.samples)} samples")
 
 
 def _backends(url: str) -> tuple[list[int], int]:
@@ -311,8 +385,11 @@ def bench(spec: str, args: Any) -> c.Result:
         server, _ = _processes(proc.pid)
         backends0, sessions0 = _backends(url)
         cpu0 = (_ticks(server), {pid: _ticks([pid]) for pid in backends0}, sum(os.times()[:2]), _machine_idle())
-        latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
-                                                      args.customers, args.client))
+        workers = [pid for pid in server if _is_worker(pid)] or server
+        with SplitSampler(workers, port) as split:
+            latencies, statuses, wall = asyncio.run(drive(base, token, args.warmup, args.requests, args.concurrency,
+                                                          args.customers, args.client))
+        res["split"] = split.summary()
         idle1, total1 = _machine_idle()
         cpu = [_ticks(server) - cpu0[0], 0.0, sum(os.times()[:2]) - cpu0[2]]
         backends1, sessions1 = _backends(url)
@@ -358,6 +435,7 @@ def report(results: list[c.Result], args: Any) -> None:
               f"client ({r['client']}) {client:.2f} ms, total {server + pg + client:.2f} ms; machine idle {100 * r['idle_share']:.0f} %; "
               f"{r['sessions_opened']} PostgreSQL sessions opened while measuring (a backend that exited is "
               "missing from the PostgreSQL figure)")
+        print(f"keep-alive connections per server process (sampled every 0.5 s): {r['split']}")
         met = r["rps"] >= GOAL_RPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]
         print(f"goal ≥ {GOAL_RPS:.0f} req/s and p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if met else 'NOT met'}")
 

@@ -112,6 +112,11 @@ def create_app(settings: Settings, *, run_scheduler: bool = True) -> FastAPI:
     from licensedesk.entrypoints.web import install_web
 
     install_web(app, svc, settings, clock)  # console /console, portal /portal, /login (issue 7)
+    if settings.api_keepalive_requests:
+        from .keepalive import SpreadKeepAlive
+
+        app.add_middleware(SpreadKeepAlive, every=settings.api_keepalive_requests,
+                           threads=settings.api_threads)
     app.state.services = svc
     app.state.scheduler = scheduler
     return app
