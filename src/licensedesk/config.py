@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     # threads per server process for the request handlers that touch the database (D-API-THREADS; anyio's 40
     # gave the same throughput with 2.4× the p99 latency)
     api_threads: int = Field(default=4, ge=1, le=1000)
-    # every this many requests a server process answers with "Connection: close", so that keep-alive clients
-    # spread over the processes again (D-API-KEEPALIVE-SPREAD); 0: never
+    # a server process answers "Connection: close" about once per this many requests with api_threads requests in
+    # flight, more often when busier, so that keep-alive clients spread over the processes (D-API-KEEPALIVE-SPREAD);
+    # 0: never
     api_keepalive_requests: int = Field(default=100, ge=0)
 
     reseller_name: str = "ライセンスデスク株式会社"

@@ -49,9 +49,9 @@ def start_up_left_alone() -> Iterator[None]:
     """While the server runs, Python's cycle collector leaves alone what its start-up made (D-API-GC).
 
     A server process holds about 150,000 objects after start-up (the code, FastAPI's routes, SQLAlchemy's
-    metadata), and every full collection walked them all: 106 and 117 ms, one per process every ten seconds or
-    so at 400 orders/s, each stalling every request of that process (seen with a ``gc.callbacks`` probe during
-    ``bench/api_orders.py``; they freed nothing). ``gc.freeze`` moves them out of the collector's reach;
+    metadata), and every full collection walked them all: 106 and 117 ms, one in each of two processes during a
+    12-second run of ``bench/api_orders.py`` (~440 orders/s), each stalling every request of its process and
+    freeing nothing (seen with a ``gc.callbacks`` probe). ``gc.freeze`` moves them out of the collector's reach;
     what requests create is collected as before. A process that froze objects itself before is left as it is,
     and what is frozen here is handed back when the server stops (tests start many apps in one process).
     """

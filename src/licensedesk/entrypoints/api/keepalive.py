@@ -4,7 +4,7 @@
 connection waiting (libuv and asyncio both accept until the queue is empty). A client that opens its
 connections in a burst lands them mostly on one process, which keeps them for as long as they stay alive:
 sixteen opened at once were seen split 16/0, 15/1 and 13/3 between two processes (``bench/api_orders.py``
-prints the split). At 16/0 one process did all the work and the machine stood 29 % idle.
+prints the split). At 16/0 one process did all the work and the machine stood 27–30 % idle.
 
 Like nginx's ``keepalive_requests``, a process answers now and then with ``Connection: close``, and the
 more requests it has in flight the more often (``SpreadKeepAlive``). The client opens a new connection,
