@@ -19,7 +19,8 @@ class Remembered(NamedTuple):
 
 
 class AuditTexts(NamedTuple):
-    """``json.dumps`` of an audit entry's ``before`` and ``after`` and of the remembered answer (None: not written)."""
+    """``json.dumps`` of an audit entry's ``before`` and ``after`` and of the remembered answer (None: nothing
+    remembered)."""
     before: str
     after: str
     response: str | None
@@ -35,8 +36,8 @@ class ApiStore(Protocol):
     def remember(self, actor: str, key: str, method: str, path: str, body_hash: str, status: int,
                  response: Any, at: datetime) -> None: ...  # ports.KeyInUse when another request got there first
     def append_audit(self, entry: dict[str, Any], canonical: str, genesis: str,
-                     remember: Remembered | None, texts: AuditTexts | None = None) -> None: ...
+                     remember: Remembered | None, texts: AuditTexts) -> None: ...
     # ``remember`` first (if given), then under the chain's lock ``entry`` linked to the last one: prev_hash = the
     # last entry's hash (``genesis`` for the first), hash = hex sha256 of prev_hash + ``canonical`` (UTF-8);
-    # ``texts``: the JSON the caller already wrote of them, which the store may use rather than write it again
+    # ``texts``: the JSON the caller wrote of them, which the store uses rather than write it again
     def audit_entries(self) -> list[dict[str, Any]]: ...

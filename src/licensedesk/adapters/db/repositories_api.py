@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -66,7 +65,7 @@ class ApiRepository:
             raise KeyInUse(f"Idempotency-Key {key!r} of {actor} was recorded by another request") from e
 
     def append_audit(self, entry: dict[str, Any], canonical: str, genesis: str,
-                     remember: Remembered | None, texts: AuditTexts | None = None) -> None:
+                     remember: Remembered | None, texts: AuditTexts) -> None:
         if self.conn.dialect.name == "postgresql":
             self._append_in_one_round_trip(entry, canonical, genesis, remember, texts)
             return
@@ -94,14 +93,11 @@ class ApiRepository:
                   " AS hash) AS last")
 
     def _append_in_one_round_trip(self, entry: dict[str, Any], canonical: str, genesis: str,
-                                  remember: Remembered | None, texts: AuditTexts | None) -> None:
+                                  remember: Remembered | None, texts: AuditTexts) -> None:
         # last before the commit (``mutate``): sent with COMMIT, one round trip for all (D-WRITE-BEHIND)
-        if texts is None:
-            texts = AuditTexts(json.dumps(entry["before"]), json.dumps(entry["after"]), None)
         if remember is not None:
-            response = texts.response if texts.response is not None else json.dumps(remember.response)
             later.defer_prepared(self.conn, self._REMEMBER_PG, {
-                **remember._asdict(), "response": response, "at": remember.at.astimezone(UTC)},
+                **remember._asdict(), "response": texts.response, "at": remember.at.astimezone(UTC)},
                 partial(_key_in_use, remember))
         later.defer(self.conn, self._LOCK_PG)
         later.defer_prepared(self.conn, self._APPEND_PG, {

@@ -42,8 +42,9 @@ def append(uow: UnitOfWork, at: datetime, actor: str, action: str, target: str, 
     before_text, after_text = json.dumps(plain_json(before)), json.dumps(plain_json(after))
     entry = {"at": at.astimezone(UTC), "actor": actor, "action": action, "target": target,
              "before": json.loads(before_text), "after": json.loads(after_text)}
-    texts = AuditTexts(before_text, after_text, after_text if remember is not None and remember.response is after
-                       else None)
+    response_text = None if remember is None else (
+        after_text if remember.response is after else json.dumps(remember.response))
+    texts = AuditTexts(before_text, after_text, response_text)
     uow.api.append_audit(entry, canonical(entry), GENESIS, remember, texts)
 
 
